@@ -1,0 +1,12 @@
+//! Wire types shared by Skein's services and the one JSON error body.
+//!
+//! Every error any Skein service returns has the shape
+//! `{"error": {"code": "snake_case_code", "message": "human sentence"}}`.
+//! [`ApiError`] produces it, and [`extractor_configs`] makes actix's own JSON, path and query
+//! extractor failures use it too instead of actix's plain-text defaults.
+
+mod error;
+mod extractors;
+
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use extractors::{default_service, extractor_configs, not_found_handler};

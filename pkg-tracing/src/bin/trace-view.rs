@@ -1,0 +1,125 @@
+//! `trace-view`: an OTLP/gRPC endpoint that prints each finished trace as a tree, followed by
+//! the service-graph edges seen so far. The no-Docker way to look at Skein's traces.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use pkg_tracing::harness::{Collector, Edge, PEER_ATTRIBUTES, render_edges, render_trace, service_graph};
+
+const HELP: &str = "\
+trace-view: print every finished trace as a tree, then the service-graph edges so far.
+
+Usage: trace-view [--listen ADDR] [--idle-ms MS]
+
+  --listen ADDR   where to accept OTLP/gRPC         (env TRACE_VIEW_LISTEN, default 127.0.0.1:4317)
+  --idle-ms MS    a trace is finished after MS ms
+                  without new spans                 (env TRACE_VIEW_IDLE_MS, default 1500)
+
+Point services at it with OTEL_EXPORTER_OTLP_ENDPOINT=http://ADDR. Ctrl-C stops it.";
+
+struct Options {
+    listen: String,
+    idle: Duration,
+}
+
+fn options() -> Result<Options, String> {
+    let mut listen = std::env::var("TRACE_VIEW_LISTEN").unwrap_or_else(|_| "127.0.0.1:4317".into());
+    let mut idle_ms = std::env::var("TRACE_VIEW_IDLE_MS").unwrap_or_else(|_| "1500".into());
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--listen" => listen = args.next().ok_or("--listen needs an address")?,
+            "--idle-ms" => idle_ms = args.next().ok_or("--idle-ms needs a number")?,
+            "-h" | "--help" => {
+                println!("{HELP}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?}; see --help")),
+        }
+    }
+    let idle_ms: u64 = idle_ms.parse().map_err(|_| format!("--idle-ms: {idle_ms:?} is not a number"))?;
+    Ok(Options { listen, idle: Duration::from_millis(idle_ms) })
+}
+
+fn main() -> std::process::ExitCode {
+    let options = match options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("trace-view: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let addr = match options.listen.parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("trace-view: --listen {:?}: {e}", options.listen);
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let collector = match Collector::start_on(addr) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("trace-view: cannot listen on {addr}: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!("trace-view: receiving OTLP/gRPC on {}", collector.endpoint());
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("trace-view: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let mut edges: BTreeMap<(String, String, String), Edge> = BTreeMap::new();
+    runtime.block_on(async {
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = tick.tick() => show_finished(&collector, options.idle, &mut edges),
+            }
+        }
+    });
+    // Whatever arrived but had not gone quiet yet is still worth seeing.
+    show_finished(&collector, Duration::ZERO, &mut edges);
+    std::process::ExitCode::SUCCESS
+}
+
+/// Prints traces quiet for `idle`, adds their edges to the running totals, and forgets them so
+/// memory stays bounded however long the viewer runs.
+fn show_finished(
+    collector: &Collector,
+    idle: Duration,
+    totals: &mut BTreeMap<(String, String, String), Edge>,
+) {
+    let finished: Vec<String> = collector
+        .trace_arrivals()
+        .into_iter()
+        .filter(|(_, at)| at.elapsed() >= idle)
+        .map(|(id, _)| id)
+        .collect();
+    if finished.is_empty() {
+        return;
+    }
+    let mut by_start: HashMap<String, u64> = HashMap::new();
+    let mut traces = Vec::new();
+    for id in finished {
+        let spans = collector.trace(&id);
+        collector.forget(&id);
+        by_start.insert(id.clone(), spans.iter().map(|s| s.start_unix_nanos).min().unwrap_or(0));
+        traces.push((id, spans));
+    }
+    traces.sort_by_key(|(id, _)| by_start[id]);
+    for (_, spans) in &traces {
+        println!("{}", render_trace(spans));
+        for edge in service_graph(spans, &PEER_ATTRIBUTES) {
+            let key = (edge.client.clone(), edge.server.clone(), format!("{:?}", edge.kind));
+            let total = totals.entry(key).or_insert(Edge { calls: 0, failed: 0, ..edge.clone() });
+            total.calls += edge.calls;
+            total.failed += edge.failed;
+        }
+    }
+    let edges: Vec<Edge> = totals.values().cloned().collect();
+    println!("{}", render_edges(&edges));
+}

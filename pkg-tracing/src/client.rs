@@ -1,0 +1,317 @@
+//! Client side: two awc clients with CLIENT spans.
+//!
+//! * [`InternalClient`] calls another Skein service: it injects `traceparent` + `baggage` and the
+//!   correlation id, and names the callee in `peer.service`, so the callee's SERVER span pairs
+//!   with this CLIENT span into a service-graph edge.
+//! * [`ExternalClient`] calls the outside world: it injects nothing (trace context is never
+//!   leaked to third parties) and puts the target host in `peer.service`, so Tempo draws the
+//!   site as a virtual node.
+//!
+//! awc clients are not `Send`: build one per actix worker (in the `HttpServer::new` factory)
+//! and share it through app data, never one per request.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode, Uri};
+use actix_web::web::Bytes;
+use awc::error::{ConnectError, PayloadError, SendRequestError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::middleware::{CORRELATION_ID_HEADER, current_correlation_id};
+use crate::propagation;
+
+/// Limits for one client; every outgoing call has a timeout.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub connect_timeout: Duration,
+    /// From sending the request to the last byte of the body.
+    pub timeout: Duration,
+    /// The largest response body read; larger is [`ClientError::TooLarge`].
+    pub max_body: usize,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self { connect_timeout: Duration::from_secs(2), timeout: Duration::from_secs(30), max_body: 8 << 20 }
+    }
+}
+
+/// A whole response: status, headers and the body read up to the limit.
+#[derive(Debug, Clone)]
+pub struct HttpReply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl HttpReply {
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+}
+
+/// Why a call produced no response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("could not connect to {target}: {message}")]
+    Connect { target: String, message: String },
+    #[error("{target} did not answer within {timeout_ms} ms")]
+    Timeout { target: String, timeout_ms: u64 },
+    #[error("the response from {target} is larger than {limit} bytes")]
+    TooLarge { target: String, limit: usize },
+    #[error("the call to {target} failed: {message}")]
+    Failed { target: String, message: String },
+}
+
+impl ClientError {
+    /// A short, stable name for `error.type` on spans and `code` in error bodies.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Connect { .. } => "connect_error",
+            Self::Timeout { .. } => "timeout",
+            Self::TooLarge { .. } => "response_too_large",
+            Self::Failed { .. } => "request_failed",
+        }
+    }
+}
+
+/// Calls one other Skein service at `base_url`, propagating the trace.
+pub struct InternalClient {
+    client: awc::Client,
+    base_url: String,
+    peer_service: String,
+    settings: ClientSettings,
+}
+
+impl InternalClient {
+    /// `peer_service` is the callee's `service.name`, e.g. `scraper`.
+    pub fn new(peer_service: &str, base_url: &str, settings: &ClientSettings) -> Self {
+        Self {
+            client: build_client(settings),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            peer_service: peer_service.to_owned(),
+            settings: settings.clone(),
+        }
+    }
+
+    pub fn peer_service(&self) -> &str {
+        &self.peer_service
+    }
+
+    /// `POST {base_url}{route}` with a JSON body. `route` is a fixed path (it names the span).
+    pub async fn post_json<T: Serialize>(
+        &self,
+        route: &'static str,
+        body: &T,
+    ) -> Result<HttpReply, ClientError> {
+        let body = serde_json::to_vec(body).map_err(|e| ClientError::Failed {
+            target: self.peer_service.clone(),
+            message: format!("could not encode the request body: {e}"),
+        })?;
+        self.send(Method::POST, route, route, Some(Bytes::from(body))).await
+    }
+
+    /// `GET {base_url}{route}`.
+    pub async fn get(&self, route: &'static str) -> Result<HttpReply, ClientError> {
+        self.send(Method::GET, route, route, None).await
+    }
+
+    /// Any call: `route` is the low-cardinality template for the span name, `path` the real path.
+    pub async fn send(
+        &self,
+        method: Method,
+        route: &str,
+        path: &str,
+        json_body: Option<Bytes>,
+    ) -> Result<HttpReply, ClientError> {
+        let url = format!("{}{}", self.base_url, path);
+        let call = Call {
+            span_name: format!("{method} {route}"),
+            peer_service: &self.peer_service,
+            propagate: true,
+            settings: &self.settings,
+            connect_to: None,
+        };
+        call.run(&self.client, method, &url, json_body).await
+    }
+}
+
+/// Calls third-party hosts: a CLIENT span with `peer.service` = host and no trace headers.
+pub struct ExternalClient {
+    client: awc::Client,
+    settings: ClientSettings,
+}
+
+impl ExternalClient {
+    pub fn new(settings: &ClientSettings) -> Self {
+        Self { client: build_client(settings), settings: settings.clone() }
+    }
+
+    pub fn settings(&self) -> &ClientSettings {
+        &self.settings
+    }
+
+    /// `GET url`. Redirects are returned, not followed, so the caller can vet every hop.
+    /// `connect_to`, when given, is the address to connect to instead of resolving the host
+    /// again (the caller has resolved and vetted it: no DNS-rebinding gap between check and use).
+    pub async fn get(&self, url: &str, connect_to: Option<SocketAddr>) -> Result<HttpReply, ClientError> {
+        let call = Call {
+            span_name: "GET".to_owned(),
+            peer_service: "",
+            propagate: false,
+            settings: &self.settings,
+            connect_to,
+        };
+        call.run(&self.client, Method::GET, url, None).await
+    }
+}
+
+fn build_client(settings: &ClientSettings) -> awc::Client {
+    awc::Client::builder()
+        .connector(awc::Connector::new().timeout(settings.connect_timeout))
+        .timeout(settings.timeout)
+        .disable_redirects()
+        .finish()
+}
+
+struct Call<'a> {
+    span_name: String,
+    /// Empty for external calls: the host is used.
+    peer_service: &'a str,
+    propagate: bool,
+    settings: &'a ClientSettings,
+    connect_to: Option<SocketAddr>,
+}
+
+impl Call<'_> {
+    async fn run(
+        self,
+        client: &awc::Client,
+        method: Method,
+        url: &str,
+        json_body: Option<Bytes>,
+    ) -> Result<HttpReply, ClientError> {
+        let uri: Uri = url.parse().map_err(|e| ClientError::Failed {
+            target: url.to_owned(),
+            message: format!("invalid URL: {e}"),
+        })?;
+        let host = uri.host().unwrap_or_default().to_owned();
+        let peer = if self.peer_service.is_empty() { host.clone() } else { self.peer_service.to_owned() };
+        let span = tracing::info_span!(
+            "HTTP client",
+            otel.name = %self.span_name,
+            otel.kind = "client",
+            otel.status_code = Empty,
+            http.request.method = %method,
+            server.address = %host,
+            server.port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 }),
+            url.full = %redact_url(&uri),
+            peer.service = %peer,
+            http.response.status_code = Empty,
+            error.type = Empty,
+        );
+
+        let mut request = client.request(method, url);
+        if let Some(addr) = self.connect_to {
+            request = request.address(addr);
+        }
+        if self.propagate {
+            propagation::inject(&span.context(), request.headers_mut());
+            if let Some(id) = span.in_scope(current_correlation_id)
+                && let Ok(value) = HeaderValue::try_from(id)
+            {
+                request.headers_mut().insert(HeaderName::from_static(CORRELATION_ID_HEADER), value);
+            }
+        }
+        let settings = self.settings;
+        let target = peer.clone();
+        let exchange = async move {
+            let sent = match json_body {
+                Some(body) => request.content_type("application/json").send_body(body).await,
+                None => request.send().await,
+            };
+            let mut response = sent.map_err(|e| send_error(&target, settings, e))?;
+            let body = response
+                .body()
+                .limit(settings.max_body)
+                .await
+                .map_err(|e| payload_error(&target, settings, e))?;
+            Ok(HttpReply { status: response.status(), headers: response.headers().clone(), body })
+        };
+        let timeout_ms = settings.timeout.as_millis() as u64;
+        let result =
+            match actix_web::rt::time::timeout(settings.timeout, exchange.instrument(span.clone())).await {
+                Ok(result) => result,
+                Err(_) => Err(ClientError::Timeout { target: peer, timeout_ms }),
+            };
+        match &result {
+            Ok(reply) => {
+                span.record("http.response.status_code", reply.status.as_u16());
+                // For a client every 4xx and 5xx is an error (HTTP semantic conventions).
+                if reply.status.is_client_error() || reply.status.is_server_error() {
+                    span.record("error.type", reply.status.as_str());
+                    span.record("otel.status_code", "ERROR");
+                }
+            }
+            Err(error) => crate::record_error(&span, error.kind(), error),
+        }
+        result
+    }
+}
+
+fn send_error(target: &str, settings: &ClientSettings, error: SendRequestError) -> ClientError {
+    let target = target.to_owned();
+    match error {
+        SendRequestError::Timeout | SendRequestError::Connect(ConnectError::Timeout) => {
+            ClientError::Timeout { target, timeout_ms: settings.timeout.as_millis() as u64 }
+        }
+        SendRequestError::Connect(e) => ClientError::Connect { target, message: e.to_string() },
+        other => ClientError::Failed { target, message: other.to_string() },
+    }
+}
+
+fn payload_error(target: &str, settings: &ClientSettings, error: PayloadError) -> ClientError {
+    let target = target.to_owned();
+    match error {
+        PayloadError::Overflow => ClientError::TooLarge { target, limit: settings.max_body },
+        other => ClientError::Failed { target, message: format!("reading the body failed: {other}") },
+    }
+}
+
+/// `url.full` without credentials, and with query values hidden: they often hold tokens.
+pub fn redact_url(uri: &Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let host = uri.host().unwrap_or_default();
+    let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+    let mut out = format!("{scheme}://{host}{port}{}", uri.path());
+    if let Some(query) = uri.query() {
+        let redacted: Vec<String> = query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) => format!("{key}=REDACTED"),
+                None => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&redacted.join("&"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_drops_credentials_and_query_values() {
+        let uri: Uri = "https://user:secret@example.com:8443/a/b?token=abc&page=2&flag".parse().unwrap();
+        assert_eq!(redact_url(&uri), "https://example.com:8443/a/b?token=REDACTED&page=REDACTED&flag");
+    }
+}

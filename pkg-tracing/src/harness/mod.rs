@@ -1,0 +1,17 @@
+//! Test support, and the no-Docker way to look at a trace.
+//!
+//! * [`Collector`] — a real OTLP/gRPC trace receiver (tonic + opentelemetry-proto) running
+//!   in-process, recording every exported span and letting a test wait for them.
+//! * [`service_graph`] — the service-graph edges Tempo's metrics-generator would draw from the
+//!   same spans, computed with its pairing rules.
+//! * [`render_trace`] / [`render_edges`] — the text the `trace-view` binary prints.
+
+mod collector;
+mod graph;
+mod span;
+mod tree;
+
+pub use collector::Collector;
+pub use graph::{Edge, EdgeKind, PEER_ATTRIBUTES, service_graph};
+pub use span::{AttrValue, RecordedSpan, SpanKind, SpanStatus};
+pub use tree::{render_edges, render_trace};

@@ -1,0 +1,90 @@
+//! JSON log lines that carry the trace and span ids of the span they were written in, so a log
+//! line leads to its trace (Loki → Tempo) and a trace to its log lines.
+
+use std::fmt;
+
+use opentelemetry::baggage::BaggageExt;
+use opentelemetry::trace::TraceContextExt;
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::CORRELATION_ID_KEY;
+
+/// One JSON object per line: `timestamp`, `level`, `service`, `target`, `message`, the event's
+/// fields, the enclosing `span` name, and `trace_id`/`span_id`/`correlation_id` when inside a
+/// trace.
+pub(crate) struct JsonLines {
+    pub(crate) service: String,
+}
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let mut line = Map::new();
+        let mut timestamp = String::new();
+        SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
+        let meta = event.metadata();
+        line.insert("timestamp".into(), timestamp.into());
+        line.insert("level".into(), meta.level().as_str().into());
+        line.insert("service".into(), self.service.clone().into());
+        line.insert("target".into(), meta.target().into());
+        event.record(&mut JsonFields(&mut line));
+        if let Some(span) = ctx.lookup_current() {
+            line.insert("span".into(), span.name().into());
+        }
+        // The OpenTelemetry layer makes a span's context current while the span is entered, so
+        // this names the span the event was written in (and works with the SDK disabled too,
+        // where the context is the one received from the caller).
+        let cx = opentelemetry::Context::current();
+        let span = cx.span();
+        let ids = span.span_context();
+        if ids.is_valid() {
+            line.insert("trace_id".into(), ids.trace_id().to_string().into());
+            line.insert("span_id".into(), ids.span_id().to_string().into());
+        }
+        if let Some(id) = cx.baggage().get(CORRELATION_ID_KEY) {
+            line.insert("correlation_id".into(), id.as_str().into());
+        }
+        let json = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
+        writeln!(writer, "{json}")
+    }
+}
+
+struct JsonFields<'a>(&'a mut Map<String, Value>);
+
+impl Visit for JsonFields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0.insert(field.name().into(), value.to_string().into());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.insert(field.name().into(), format!("{value:?}").into());
+    }
+}

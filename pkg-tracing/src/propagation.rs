@@ -1,0 +1,48 @@
+//! Moving trace context and baggage in and out of HTTP headers.
+
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::trace::{SpanContext, TraceContextExt};
+
+/// Reads W3C `traceparent`, `tracestate` and `baggage` from request headers.
+pub(crate) fn extract(headers: &HeaderMap) -> opentelemetry::Context {
+    opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)))
+}
+
+/// Writes `traceparent`, `tracestate` and `baggage` for `cx` into outgoing headers.
+pub(crate) fn inject(cx: &opentelemetry::Context, headers: &mut awc::http::header::HeaderMap) {
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(cx, &mut HeaderInjector(headers)));
+}
+
+/// The W3C `traceresponse` value for a span: `00-<trace-id>-<span-id>-<flags>`.
+pub fn traceresponse(span: &SpanContext) -> Option<String> {
+    span.is_valid()
+        .then(|| format!("00-{}-{}-{:02x}", span.trace_id(), span.span_id(), span.trace_flags().to_u8()))
+}
+
+/// The `traceresponse` of the span current in `cx`.
+pub(crate) fn traceresponse_of(cx: &opentelemetry::Context) -> Option<String> {
+    traceresponse(cx.span().span_context())
+}
+
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(HeaderName::as_str).collect()
+    }
+}
+
+struct HeaderInjector<'a>(&'a mut awc::http::header::HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        // The propagators emit valid names and values; anything else is skipped, never a panic.
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(key), HeaderValue::try_from(value)) {
+            self.0.insert(name, value);
+        }
+    }
+}

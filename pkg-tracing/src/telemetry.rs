@@ -1,0 +1,226 @@
+//! `init`: the one call a service makes to set up traces and logs, and the guard that flushes
+//! them on every way out.
+
+use std::sync::Arc;
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::trace::noop::NoopTracer;
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+
+use tracing_subscriber::filter::{EnvFilter, filter_fn};
+use tracing_subscriber::layer::SubscriberExt as _;
+
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{Layer, Registry};
+
+use crate::config::{ConfigError, ExporterKind, LogFormat, SamplerConfig, TelemetryConfig};
+use crate::exporter::{ConsoleExporter, ExportStats, OnRuntime};
+use crate::logs::JsonLines;
+
+/// Crates whose own spans and events must never become exported spans: they carry the export
+/// itself, and tracing them would feed every export back into the next one.
+const TRANSPORT_TARGETS: [&str; 7] =
+    ["h2", "hyper", "tonic", "tower", "opentelemetry", "actix_server", "awc"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("could not start the telemetry runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("could not build the OTLP exporter for {endpoint}: {message}")]
+    Exporter { endpoint: String, message: String },
+    #[error("a global tracing subscriber is already installed: {0}")]
+    Subscriber(String),
+}
+
+/// Sets up tracing for a service from the environment (see [`TelemetryConfig`]): resource,
+/// sampler, exporter with a batch processor, W3C trace-context + baggage propagators, and the
+/// `tracing` subscriber (JSON or pretty logs plus the OpenTelemetry layer).
+///
+/// Keep the guard alive for the life of the process and call [`TelemetryGuard::shutdown`] on
+/// the way out; dropping it does the same.
+pub fn init(service_name: &str, service_version: &str) -> Result<TelemetryGuard, InitError> {
+    let config = TelemetryConfig::from_env(service_name, service_version)?;
+    init_with(config)
+}
+
+/// [`init`] with an already-resolved configuration.
+pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, InitError> {
+    opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ]));
+
+    let mut guard = TelemetryGuard { provider: None, runtime: None, stats: Arc::new(ExportStats::default()) };
+    let otel_layer = if config.sdk_disabled {
+        // No SDK: the no-op tracer still hands the caller's context on, so downstream services
+        // keep the trace even though this one records nothing.
+        otel_layer(NoopTracer::new())
+    } else {
+        let provider = build_provider(&config, &mut guard)?;
+        let scope =
+            InstrumentationScope::builder("skein").with_version(config.service_version.clone()).build();
+        let tracer = provider.tracer_with_scope(scope);
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        guard.provider = Some(provider);
+        otel_layer(tracer)
+    };
+
+    let log_filter = EnvFilter::try_new(&config.log_filter).map_err(|e| ConfigError {
+        variable: "RUST_LOG",
+        value: config.log_filter.clone(),
+        problem: e.to_string(),
+    })?;
+    let log_layer = match config.log_format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .event_format(JsonLines { service: config.service_name.clone() })
+            .with_filter(log_filter)
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_filter(log_filter).boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(otel_layer)
+        .with(log_layer)
+        .try_init()
+        .map_err(|e| InitError::Subscriber(e.to_string()))?;
+
+    tracing::info!(
+        service = %config.service_name,
+        version = %config.service_version,
+        sdk_disabled = config.sdk_disabled,
+        exporter = ?config.exporter,
+        endpoint = %config.otlp_endpoint,
+        sampler = ?config.sampler,
+        batch_delay_ms = config.bsp_schedule_delay.as_millis() as u64,
+        "telemetry started"
+    );
+    Ok(guard)
+}
+
+/// The OpenTelemetry layer sees our spans at INFO and above whatever `RUST_LOG` says:
+/// `RUST_LOG` quiets the logs, it must never cut spans out of a trace.
+fn otel_layer<T>(tracer: T) -> Box<dyn Layer<Registry> + Send + Sync>
+where
+    T: opentelemetry::trace::Tracer + Send + Sync + 'static,
+    T::Span: Send + Sync,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(filter_fn(|meta| {
+            *meta.level() <= tracing::Level::INFO
+                && !TRANSPORT_TARGETS.iter().any(|t| meta.target().starts_with(t))
+        }))
+        .boxed()
+}
+
+fn build_provider(
+    config: &TelemetryConfig,
+    guard: &mut TelemetryGuard,
+) -> Result<SdkTracerProvider, InitError> {
+    let builder = SdkTracerProvider::builder()
+        .with_resource(crate::resource::build(config))
+        .with_sampler(sampler(config.sampler));
+    Ok(match config.exporter {
+        ExporterKind::Otlp => {
+            // A runtime of our own for the gRPC client: exports and flushes never depend on the
+            // service's runtime (actix's is single-threaded per worker and may be shutting down).
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("otel-export")
+                .enable_all()
+                .build()
+                .map_err(InitError::Runtime)?;
+            let exporter = {
+                let _entered = runtime.enter();
+                opentelemetry_otlp::SpanExporter::builder()
+                    .with_tonic()
+                    .with_endpoint(config.otlp_endpoint.clone())
+                    .build()
+                    .map_err(|e| InitError::Exporter {
+                        endpoint: config.otlp_endpoint.clone(),
+                        message: e.to_string(),
+                    })?
+            };
+            let exporter = OnRuntime::new(exporter, runtime.handle().clone(), Arc::clone(&guard.stats));
+            guard.runtime = Some(runtime);
+            builder.with_batch_exporter(exporter).build()
+        }
+        ExporterKind::Console => {
+            builder.with_batch_exporter(ConsoleExporter::new(&config.service_name)).build()
+        }
+        ExporterKind::None => builder.build(),
+    })
+}
+
+fn sampler(config: SamplerConfig) -> Sampler {
+    match config {
+        SamplerConfig::AlwaysOn => Sampler::AlwaysOn,
+        SamplerConfig::AlwaysOff => Sampler::AlwaysOff,
+        SamplerConfig::TraceIdRatio(r) => Sampler::TraceIdRatioBased(r),
+        SamplerConfig::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        SamplerConfig::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        SamplerConfig::ParentBasedTraceIdRatio(r) => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
+        }
+    }
+}
+
+/// Owns the tracer provider and the export runtime. Shutting down (explicitly or on drop)
+/// exports every span still queued: the batch processor's delay never loses spans at exit.
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+    runtime: Option<tokio::runtime::Runtime>,
+    stats: Arc<ExportStats>,
+}
+
+impl TelemetryGuard {
+    /// What the exporter has done so far.
+    pub fn stats(&self) -> Arc<ExportStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Exports everything queued so far and waits for it.
+    pub fn flush(&self) {
+        if let Some(provider) = &self.provider
+            && let Err(error) = provider.force_flush()
+        {
+            tracing::warn!(%error, "flushing spans failed");
+        }
+    }
+
+    /// Flushes and shuts the provider down, then stops the export runtime.
+    pub fn shutdown(mut self) {
+        self.shutdown_in_place();
+    }
+
+    fn shutdown_in_place(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            // The batch processor exports what it holds on its own thread; the export itself
+            // runs on `runtime`, which is therefore stopped only afterwards.
+            if let Err(error) = provider.shutdown() {
+                tracing::warn!(%error, "shutting the tracer provider down failed");
+            }
+            tracing::debug!(
+                exported_spans = self.stats.exported_spans(),
+                lost_spans = self.stats.lost_spans(),
+                "telemetry stopped"
+            );
+        }
+        if let Some(runtime) = self.runtime.take() {
+            // The exports are done by now; `shutdown_background` is the one way to stop a runtime
+            // that is safe from inside another runtime (a plain drop there panics).
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        self.shutdown_in_place();
+    }
+}
