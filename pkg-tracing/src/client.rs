@@ -210,7 +210,7 @@ impl Call<'_> {
             otel.status_code = Empty,
             http.request.method = %method,
             server.address = %host,
-            server.port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 }),
+            server.port = i64::from(uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 })),
             url.full = %redact_url(&uri),
             peer.service = %peer,
             http.response.status_code = Empty,
@@ -252,7 +252,7 @@ impl Call<'_> {
             };
         match &result {
             Ok(reply) => {
-                span.record("http.response.status_code", reply.status.as_u16());
+                span.record("http.response.status_code", i64::from(reply.status.as_u16()));
                 // For a client every 4xx and 5xx is an error (HTTP semantic conventions).
                 if reply.status.is_client_error() || reply.status.is_server_error() {
                     span.record("error.type", reply.status.as_str());

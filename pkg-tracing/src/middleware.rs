@@ -117,7 +117,7 @@ where
                 Err(err) => err.as_response_error().status_code(),
             };
             let current = tracing::Span::current();
-            current.record("http.response.status_code", status.as_u16());
+            current.record("http.response.status_code", i64::from(status.as_u16()));
             if status.is_client_error() || status.is_server_error() {
                 current.record("error.type", status.as_str());
             }

@@ -81,3 +81,87 @@ pub fn service_graph(spans: &[RecordedSpan], peer_attributes: &[&str]) -> Vec<Ed
         .map(|((client, server, kind), (calls, failed))| Edge { client, server, kind, calls, failed })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::span::{AttrValue, SpanStatus};
+
+    fn span(
+        service: &str,
+        id: &str,
+        parent: Option<&str>,
+        kind: SpanKind,
+        attrs: &[(&str, &str)],
+    ) -> RecordedSpan {
+        RecordedSpan {
+            service: service.into(),
+            trace_id: "t1".into(),
+            span_id: id.into(),
+            parent_span_id: parent.map(Into::into),
+            name: format!("{service}-{id}"),
+            kind,
+            start_unix_nanos: 0,
+            end_unix_nanos: 1,
+            status: SpanStatus::Unset,
+            attributes: attrs.iter().map(|(k, v)| (k.to_string(), AttrValue::Str(v.to_string()))).collect(),
+            events: Vec::new(),
+            resource: Default::default(),
+        }
+    }
+
+    fn edge(client: &str, server: &str, kind: EdgeKind, calls: usize, failed: usize) -> Edge {
+        Edge { client: client.into(), server: server.into(), kind, calls, failed }
+    }
+
+    #[test]
+    fn a_client_span_pairs_only_with_its_direct_server_child() {
+        let spans = vec![
+            span("a", "1", None, SpanKind::Server, &[]),
+            span("a", "2", Some("1"), SpanKind::Client, &[("peer.service", "b")]),
+            span("b", "3", Some("2"), SpanKind::Server, &[]),
+            // A client whose server child hangs under an extra internal span: no pairing.
+            span("a", "4", Some("1"), SpanKind::Client, &[]),
+            span("c", "5", Some("4"), SpanKind::Internal, &[]),
+            span("c", "6", Some("5"), SpanKind::Server, &[]),
+        ];
+        let edges = service_graph(&spans, &PEER_ATTRIBUTES);
+        assert_eq!(
+            edges,
+            vec![edge("a", "b", EdgeKind::Paired, 1, 0), edge("user", "a", EdgeKind::User, 1, 0)]
+        );
+    }
+
+    #[test]
+    fn unpaired_client_spans_with_a_peer_attribute_become_virtual_nodes_in_attribute_order() {
+        let spans = vec![
+            span("a", "1", Some("x"), SpanKind::Client, &[("peer.service", "site.example")]),
+            span("a", "2", Some("x"), SpanKind::Client, &[("db.system.name", "sqlite")]),
+            span("a", "3", Some("x"), SpanKind::Client, &[("db.name", "docs"), ("db.system", "sqlite")]),
+            span("a", "4", Some("x"), SpanKind::Client, &[("server.address", "nowhere")]),
+        ];
+        let edges = service_graph(&spans, &PEER_ATTRIBUTES);
+        assert_eq!(
+            edges,
+            vec![
+                edge("a", "docs", EdgeKind::Virtual, 1, 0),
+                edge("a", "site.example", EdgeKind::Virtual, 1, 0),
+                edge("a", "sqlite", EdgeKind::Virtual, 1, 0),
+            ],
+            "server.address alone is not a peer attribute"
+        );
+    }
+
+    #[test]
+    fn calls_aggregate_and_failures_count_from_either_side() {
+        let mut failing_server = span("b", "4", Some("3"), SpanKind::Server, &[]);
+        failing_server.status = SpanStatus::Error("boom".into());
+        let spans = vec![
+            span("a", "1", Some("x"), SpanKind::Client, &[]),
+            span("b", "2", Some("1"), SpanKind::Server, &[]),
+            span("a", "3", Some("x"), SpanKind::Client, &[]),
+            failing_server,
+        ];
+        assert_eq!(service_graph(&spans, &PEER_ATTRIBUTES), vec![edge("a", "b", EdgeKind::Paired, 2, 1)]);
+    }
+}

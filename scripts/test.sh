@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Skein's test command: everything CI checks, in the order that fails fastest.
+# Usage: scripts/test.sh            (from anywhere inside the repository)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "one opentelemetry version in the tree (two would make instrumentation use a no-op global)"
+dupes=$(cargo tree --workspace --all-features --locked -d --depth 0 -e normal --prefix none \
+  | grep -E '^(opentelemetry|opentelemetry_sdk|opentelemetry-proto|opentelemetry-otlp|tracing-opentelemetry) ' || true)
+if [ -n "$dupes" ]; then
+  echo "duplicate OpenTelemetry crates:"; echo "$dupes"; exit 1
+fi
+
+step "clippy"
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --all-features --locked
