@@ -5,8 +5,15 @@
 //! [`ApiError`] produces it, and [`extractor_configs`] makes actix's own JSON, path and query
 //! extractor failures use it too instead of actix's plain-text defaults.
 
+mod analyze;
 mod error;
 mod extractors;
+mod jobs;
+mod scrape;
+
+pub use analyze::{Analysis, AnalyzeRequest, Counts, KeyPhrase, Keyword, Language, Readability, Sentiment};
+pub use jobs::ScrapeOrder;
+pub use scrape::{ScrapeRequest, ScrapedPage};
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use extractors::{default_service, extractor_configs, not_found_handler};

@@ -57,7 +57,7 @@ pub struct TelemetryConfig {
     pub sampler: SamplerConfig,
     pub log_format: LogFormat,
     pub log_filter: String,
-    /// Batch processor timing, only for the startup summary; the SDK reads `OTEL_BSP_*` itself.
+    /// `OTEL_BSP_SCHEDULE_DELAY`: how long spans wait to be exported in a batch.
     pub bsp_schedule_delay: Duration,
 }
 

@@ -37,3 +37,18 @@ pub use middleware::{
 };
 pub use propagation::traceresponse;
 pub use telemetry::{InitError, TelemetryGuard, init, init_with};
+
+/// The telemetry variables, for a service's `--help`.
+pub const ENV_HELP: &str = "\
+  OTEL_SERVICE_NAME                    service.name (default: the service's own name)
+  OTEL_RESOURCE_ATTRIBUTES             extra resource attributes, k=v,k2=v2
+  OTEL_EXPORTER_OTLP_ENDPOINT          OTLP/gRPC collector (default: http://localhost:4317)
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT   same, for traces only; wins over the above
+  OTEL_TRACES_SAMPLER, _ARG            always_on|always_off|traceidratio|parentbased_* (default: parentbased_always_on)
+  OTEL_TRACES_EXPORTER                 otlp|console|none (default: otlp)
+  OTEL_SDK_DISABLED                    true: export nothing, still forward context (default: false)
+  OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_EXPORT_TIMEOUT
+                                       batch span processor (SDK defaults)
+  RUST_LOG                             log filter (default: info)
+  LOG_FORMAT                           json|pretty (default: pretty on a terminal, else json)
+";

@@ -9,7 +9,9 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::trace::noop::NoopTracer;
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
+};
 
 use tracing_subscriber::filter::{EnvFilter, filter_fn};
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -148,13 +150,20 @@ fn build_provider(
             };
             let exporter = OnRuntime::new(exporter, runtime.handle().clone(), Arc::clone(&guard.stats));
             guard.runtime = Some(runtime);
-            builder.with_batch_exporter(exporter).build()
+            builder.with_span_processor(batch(exporter, config)).build()
         }
         ExporterKind::Console => {
-            builder.with_batch_exporter(ConsoleExporter::new(&config.service_name)).build()
+            builder.with_span_processor(batch(ConsoleExporter::new(&config.service_name), config)).build()
         }
         ExporterKind::None => builder.build(),
     })
+}
+
+/// The SDK reads the other `OTEL_BSP_*` variables itself; the delay comes from the config so
+/// in-process tests can shorten it without touching the environment.
+fn batch<E: SpanExporter + 'static>(exporter: E, config: &TelemetryConfig) -> BatchSpanProcessor {
+    let batch_config = BatchConfigBuilder::default().with_scheduled_delay(config.bsp_schedule_delay).build();
+    BatchSpanProcessor::builder(exporter).with_batch_config(batch_config).build()
 }
 
 fn sampler(config: SamplerConfig) -> Sampler {

@@ -9,9 +9,11 @@
 mod collector;
 mod graph;
 mod span;
+mod telemetry;
 mod tree;
 
 pub use collector::Collector;
 pub use graph::{Edge, EdgeKind, PEER_ATTRIBUTES, service_graph};
 pub use span::{AttrValue, RecordedSpan, SpanKind, SpanStatus};
+pub use telemetry::test_telemetry;
 pub use tree::{render_edges, render_trace};

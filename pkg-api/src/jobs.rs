@@ -1,0 +1,13 @@
+//! The controller's job API as its callers (the scheduler, tests) see it.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/v1/scrape` and `POST /api/v1/jobs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrapeOrder {
+    pub url: String,
+    /// Scrape again even if the URL was scraped before.
+    #[serde(default)]
+    pub force: bool,
+}

@@ -1,0 +1,18 @@
+//! The start-up every Skein service shares, so the four read alike:
+//!
+//! * [`Env`] / [`FromEnv`] — typed settings parsed once from the environment; the same code
+//!   that parses them documents them for `--help`, so the two never drift apart.
+//! * [`run`] — the whole `main`: `--help`, settings, telemetry, the actix runtime, and a
+//!   telemetry shutdown (flush) on every exit path.
+//! * [`health`] — the liveness endpoint.
+
+mod env;
+mod run;
+
+pub use env::{Env, FromEnv, SettingsError, VarDoc, help_text, load};
+pub use run::run;
+
+/// `GET /health`: the process is up and serving. Readiness (`/ready`) is each service's own.
+pub async fn health() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}

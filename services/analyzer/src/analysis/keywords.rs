@@ -1,0 +1,170 @@
+//! Keywords by term frequency, key phrases by RAKE, and tags from the keywords.
+
+use std::collections::{HashMap, HashSet};
+
+use pkg_api::{KeyPhrase, Keyword};
+
+use super::document::Document;
+
+/// Stop words of the text's language plus English (pages mix in English navigation and
+/// boilerplate), compared in lower case.
+pub struct StopWords(HashSet<&'static str>);
+
+impl StopWords {
+    pub fn for_language(code: &str) -> Self {
+        let mut set: HashSet<&'static str> =
+            stop_words::lookup("en").unwrap_or_default().iter().copied().collect();
+        if code != "en"
+            && let Some(words) = stop_words::lookup(code)
+        {
+            set.extend(words.iter().copied());
+        }
+        StopWords(set)
+    }
+
+    fn contains(&self, lower: &str) -> bool {
+        self.0.contains(lower)
+    }
+}
+
+/// A term worth counting: not a stop word, not a number, at least three characters.
+fn is_content(lower: &str, stop: &StopWords) -> bool {
+    lower.chars().count() >= 3 && !lower.chars().all(|c| c.is_numeric()) && !stop.contains(lower)
+}
+
+/// The `limit` most frequent content terms; ties broken alphabetically so output is stable.
+pub fn keywords(doc: &Document<'_>, stop: &StopWords, limit: usize) -> Vec<Keyword> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut total = 0usize;
+    for word in &doc.words {
+        let lower = word.text.to_lowercase();
+        if is_content(&lower, stop) {
+            total += 1;
+            *counts.entry(lower).or_default() += 1;
+        }
+    }
+    let mut ranked: Vec<(String, usize)> = counts.into_iter().collect();
+    ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    ranked
+        .into_iter()
+        .take(limit)
+        .map(|(term, count)| Keyword { term, count, score: round3(count as f64 / total as f64) })
+        .collect()
+}
+
+/// RAKE (Rose et al., 2010): candidate phrases are runs of content words between stop words
+/// and punctuation; a word scores degree ÷ frequency; a phrase the sum of its words. Phrases
+/// of two to four words only: one word is a keyword, five are a sentence.
+pub fn key_phrases(doc: &Document<'_>, stop: &StopWords, limit: usize) -> Vec<KeyPhrase> {
+    let mut phrases: Vec<Vec<String>> = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    for sentence in &doc.sentences {
+        for word in &doc.words[sentence.words.clone()] {
+            let lower = word.text.to_lowercase();
+            let content = is_content(&lower, stop);
+            if word.breaks_phrase || !content {
+                phrases.push(std::mem::take(&mut current));
+            }
+            if content {
+                current.push(lower);
+            }
+        }
+        phrases.push(std::mem::take(&mut current));
+    }
+    phrases.retain(|p| (2..=4).contains(&p.len()));
+
+    let mut frequency: HashMap<&str, f64> = HashMap::new();
+    let mut degree: HashMap<&str, f64> = HashMap::new();
+    for phrase in &phrases {
+        for word in phrase {
+            *frequency.entry(word).or_default() += 1.0;
+            *degree.entry(word).or_default() += phrase.len() as f64;
+        }
+    }
+    let mut scored: HashMap<String, f64> = HashMap::new();
+    for phrase in &phrases {
+        let score = phrase.iter().map(|w| degree[w.as_str()] / frequency[w.as_str()]).sum();
+        scored.insert(phrase.join(" "), score);
+    }
+    let mut ranked: Vec<(String, f64)> = scored.into_iter().collect();
+    ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    ranked.into_iter().take(limit).map(|(phrase, score)| KeyPhrase { phrase, score: round3(score) }).collect()
+}
+
+/// Tags: the top keywords, lower-case, letters, digits and hyphens only, de-duplicated.
+pub fn tags(keywords: &[Keyword], limit: usize) -> Vec<String> {
+    let mut seen = HashSet::new();
+    keywords
+        .iter()
+        .map(|k| k.term.chars().filter(|c| c.is_alphanumeric() || *c == '-').collect::<String>())
+        .filter(|t| t.chars().count() >= 3 && seen.insert(t.clone()))
+        .take(limit)
+        .collect()
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "Rust services emit traces. Distributed tracing connects services. \
+        Tempo stores traces and draws a service graph; distributed tracing shows latency.";
+
+    #[test]
+    fn keywords_are_frequent_content_words_without_stop_words() {
+        let doc = Document::parse(TEXT);
+        let found = keywords(&doc, &StopWords::for_language("en"), 3);
+        let terms: Vec<&str> = found.iter().map(|k| k.term.as_str()).collect();
+        assert_eq!(terms, ["distributed", "services", "traces"]);
+        assert_eq!(found[0].count, 2);
+        assert!(!terms.contains(&"and") && !terms.contains(&"a"));
+    }
+
+    #[test]
+    fn key_phrases_are_multi_word_runs_ranked_by_rake() {
+        let doc = Document::parse(TEXT);
+        let phrases = key_phrases(&doc, &StopWords::for_language("en"), 10);
+        let names: Vec<&str> = phrases.iter().map(|p| p.phrase.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "rust services emit traces",
+                "distributed tracing connects services",
+                "tempo stores traces",
+                "distributed tracing",
+                "service graph"
+            ]
+        );
+        assert!(phrases.windows(2).all(|w| w[0].score >= w[1].score));
+    }
+
+    #[test]
+    fn phrases_do_not_cross_punctuation() {
+        let doc = Document::parse("graph theory, tracing systems");
+        let phrases = key_phrases(&doc, &StopWords::for_language("en"), 5);
+        let names: Vec<&str> = phrases.iter().map(|p| p.phrase.as_str()).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(!names.iter().any(|p| p.contains("theory tracing")), "{names:?}");
+    }
+
+    #[test]
+    fn tags_are_normalised_and_unique() {
+        let ks = vec![
+            Keyword { term: "open-source".into(), count: 3, score: 0.3 },
+            Keyword { term: "rust's".into(), count: 2, score: 0.2 },
+            Keyword { term: "go".into(), count: 1, score: 0.1 },
+        ];
+        assert_eq!(tags(&ks, 5), ["open-source", "rusts"]);
+    }
+
+    #[test]
+    fn other_languages_use_their_own_stop_words() {
+        let doc = Document::parse("Der Hund und die Katze. Der Hund schläft und die Katze spielt.");
+        let found = keywords(&doc, &StopWords::for_language("de"), 2);
+        let terms: Vec<&str> = found.iter().map(|k| k.term.as_str()).collect();
+        assert_eq!(terms, ["hund", "katze"]);
+    }
+}

@@ -1,0 +1,146 @@
+//! Flesch reading ease and Flesch–Kincaid grade, with an English syllable heuristic.
+//! Both formulas are defined for English; for other languages they are indicative only.
+
+use pkg_api::Readability;
+
+use super::document::Document;
+
+pub fn score(doc: &Document<'_>) -> Readability {
+    let words = doc.words.len();
+    let sentences = doc.sentences.len();
+    if words == 0 || sentences == 0 {
+        return Readability { flesch_reading_ease: 0.0, flesch_kincaid_grade: 0.0, level: "none".into() };
+    }
+    let syllables: usize = doc.words.iter().map(|w| syllables(w.text)).sum();
+    let words_per_sentence = words as f64 / sentences as f64;
+    let syllables_per_word = syllables as f64 / words as f64;
+    let ease = 206.835 - 1.015 * words_per_sentence - 84.6 * syllables_per_word;
+    let grade = 0.39 * words_per_sentence + 11.8 * syllables_per_word - 15.59;
+    Readability {
+        flesch_reading_ease: round2(ease),
+        flesch_kincaid_grade: round2(grade),
+        level: level(ease).into(),
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Flesch's own bands.
+fn level(ease: f64) -> &'static str {
+    match ease {
+        e if e >= 90.0 => "very_easy",
+        e if e >= 80.0 => "easy",
+        e if e >= 70.0 => "fairly_easy",
+        e if e >= 60.0 => "standard",
+        e if e >= 50.0 => "fairly_difficult",
+        e if e >= 30.0 => "difficult",
+        _ => "very_difficult",
+    }
+}
+
+fn is_vowel(c: char) -> bool {
+    matches!(
+        c.to_ascii_lowercase(),
+        'a' | 'e'
+            | 'i'
+            | 'o'
+            | 'u'
+            | 'y'
+            | 'à'
+            | 'á'
+            | 'â'
+            | 'ä'
+            | 'è'
+            | 'é'
+            | 'ê'
+            | 'ë'
+            | 'ì'
+            | 'í'
+            | 'î'
+            | 'ï'
+            | 'ò'
+            | 'ó'
+            | 'ô'
+            | 'ö'
+            | 'ù'
+            | 'ú'
+            | 'û'
+            | 'ü'
+    )
+}
+
+/// Vowel groups, less a silent final `e` (but not `-le` as in "table"), at least one.
+pub fn syllables(word: &str) -> usize {
+    let mut count = 0;
+    let mut previous_vowel = false;
+    for c in word.chars() {
+        let vowel = is_vowel(c);
+        if vowel && !previous_vowel {
+            count += 1;
+        }
+        previous_vowel = vowel;
+    }
+    let lower = word.as_bytes();
+    let n = lower.len();
+    if count > 1
+        && n > 2
+        && lower[n - 1].eq_ignore_ascii_case(&b'e')
+        && !(lower[n - 2].eq_ignore_ascii_case(&b'l') && !is_vowel(lower[n - 3] as char))
+        && !is_vowel(lower[n - 2] as char)
+    {
+        count -= 1;
+    }
+    count.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syllables_match_a_dictionary_for_common_words() {
+        let cases = [
+            ("cat", 1),
+            ("table", 2),
+            ("make", 1),
+            ("readability", 5),
+            ("syllable", 3),
+            ("the", 1),
+            ("beautiful", 3),
+            ("rhythm", 1),
+            ("queue", 1),
+            ("area", 2),
+        ];
+        let wrong: Vec<_> =
+            cases.iter().filter(|(w, n)| syllables(w) != *n).map(|(w, n)| (w, n, syllables(w))).collect();
+        // A heuristic: allow one miss in ten, never more.
+        assert!(wrong.len() <= 1, "{wrong:?}");
+    }
+
+    #[test]
+    fn simple_prose_reads_easier_than_dense_prose() {
+        let easy = Document::parse("The cat sat on the mat. It was fun. We ran to the park.");
+        let hard = Document::parse(
+            "Institutional considerations notwithstanding, the comprehensive reorganisation \
+             necessitated unprecedented administrative collaboration between international organisations.",
+        );
+        let (easy, hard) = (score(&easy), score(&hard));
+        assert!(easy.flesch_reading_ease > 90.0, "{easy:?}");
+        assert!(hard.flesch_reading_ease < 10.0, "{hard:?}");
+        assert!(easy.flesch_kincaid_grade < hard.flesch_kincaid_grade);
+        assert_eq!(easy.level, "very_easy");
+        assert_eq!(hard.level, "very_difficult");
+    }
+
+    #[test]
+    fn the_formulas_match_a_hand_computation() {
+        // 2 sentences, 9 words, 10 syllables ("table" has two).
+        let doc = Document::parse("The cat sat on a table. Dogs bark loud.");
+        assert_eq!((doc.sentences.len(), doc.words.len()), (2, 9));
+        let r = score(&doc);
+        assert_eq!(r.flesch_reading_ease, round2(206.835 - 1.015 * 4.5 - 84.6 * 10.0 / 9.0));
+        assert_eq!(r.flesch_kincaid_grade, round2(0.39 * 4.5 + 11.8 * 10.0 / 9.0 - 15.59));
+    }
+}

@@ -1,0 +1,194 @@
+//! VADER-style sentiment (Hutto & Gilbert, 2014) over the VADER lexicon shipped by the
+//! `vader_sentiment` crate, re-implemented on our own tokens: the crate's scorer allocates per
+//! character and per call, and a 1 MB page has thousands of sentences.
+//!
+//! Per sentence: lexicon valences, boosted or dampened by intensifiers in the three words
+//! before, flipped by a negation there, emphasised by ALL CAPS among mixed case, re-weighted
+//! around "but", amplified by closing exclamation marks; normalised to -1..1. The text's score
+//! is the mean over its sentences.
+
+use std::collections::HashMap;
+
+use pkg_api::Sentiment;
+use unicase::UniCase;
+
+use super::document::Document;
+
+const BOOST: f64 = 0.293;
+const CAPS_BOOST: f64 = 0.733;
+const NEGATION: f64 = -0.74;
+const EXCLAMATION_BOOST: f64 = 0.292;
+const MAX_EXCLAMATIONS: usize = 4;
+const NORMALIZATION_ALPHA: f64 = 15.0;
+/// Scores within ±this are neutral (VADER's own threshold).
+const NEUTRAL_BAND: f64 = 0.05;
+
+const NEGATIONS: &[&str] = &[
+    "not", "no", "never", "none", "nothing", "nowhere", "neither", "nor", "without", "cannot", "cant",
+    "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "wouldnt", "shouldnt", "couldnt",
+    "hasnt", "havent", "hadnt", "aint", "rarely", "seldom", "hardly",
+];
+const INCREMENTS: &[&str] = &[
+    "absolutely",
+    "amazingly",
+    "awfully",
+    "completely",
+    "considerably",
+    "decidedly",
+    "deeply",
+    "enormously",
+    "entirely",
+    "especially",
+    "exceptionally",
+    "extremely",
+    "greatly",
+    "highly",
+    "hugely",
+    "incredibly",
+    "intensely",
+    "most",
+    "particularly",
+    "purely",
+    "quite",
+    "really",
+    "remarkably",
+    "so",
+    "substantially",
+    "thoroughly",
+    "totally",
+    "tremendously",
+    "truly",
+    "unbelievably",
+    "utterly",
+    "very",
+];
+const DECREMENTS: &[&str] = &[
+    "almost",
+    "barely",
+    "less",
+    "little",
+    "marginally",
+    "occasionally",
+    "partly",
+    "scarcely",
+    "slightly",
+    "somewhat",
+];
+
+pub fn score(doc: &Document<'_>) -> Sentiment {
+    let lexicon: &HashMap<UniCase<&str>, f64> = &vader_sentiment::LEXICON;
+    let mut total = 0.0;
+    for sentence in &doc.sentences {
+        let words: Vec<&str> = doc.words[sentence.words.clone()].iter().map(|w| w.text).collect();
+        total += sentence_compound(lexicon, &words, sentence.exclamations);
+    }
+    let mean = if doc.sentences.is_empty() { 0.0 } else { total / doc.sentences.len() as f64 };
+    let score = (mean * 1000.0).round() / 1000.0;
+    let label = if score >= NEUTRAL_BAND {
+        "positive"
+    } else if score <= -NEUTRAL_BAND {
+        "negative"
+    } else {
+        "neutral"
+    };
+    Sentiment { score, label: label.into() }
+}
+
+fn is_all_caps(word: &str) -> bool {
+    word.chars().count() > 1 && word.chars().any(char::is_alphabetic) && !word.chars().any(char::is_lowercase)
+}
+
+fn is_negation(word: &str) -> bool {
+    let lower = word.to_lowercase();
+    lower.ends_with("n't") || lower.ends_with("n’t") || NEGATIONS.contains(&lower.as_str())
+}
+
+fn booster(word: &str) -> f64 {
+    let lower = word.to_lowercase();
+    if INCREMENTS.contains(&lower.as_str()) {
+        BOOST
+    } else if DECREMENTS.contains(&lower.as_str()) {
+        -BOOST
+    } else {
+        0.0
+    }
+}
+
+fn sentence_compound(lexicon: &HashMap<UniCase<&str>, f64>, words: &[&str], exclamations: usize) -> f64 {
+    let mixed_caps = words.iter().any(|w| is_all_caps(w)) && words.iter().any(|w| !is_all_caps(w));
+    let mut valences = vec![0.0; words.len()];
+    for (i, word) in words.iter().enumerate() {
+        let Some(&base) = lexicon.get(&UniCase::new(*word)) else { continue };
+        if booster(word) != 0.0 {
+            continue; // an intensifier is not itself sentiment
+        }
+        let mut valence = base;
+        if mixed_caps && is_all_caps(word) {
+            valence += CAPS_BOOST * valence.signum();
+        }
+        for distance in 1..=3.min(i) {
+            let before = words[i - distance];
+            let mut boost = booster(before);
+            if boost != 0.0 {
+                if mixed_caps && is_all_caps(before) {
+                    boost += CAPS_BOOST * boost.signum();
+                }
+                let fade = [1.0, 0.95, 0.9][distance - 1];
+                valence += boost * fade * valence.signum();
+            }
+            if is_negation(before) {
+                valence *= NEGATION;
+            }
+        }
+        valences[i] = valence;
+    }
+    // "but" shifts the weight to what follows it.
+    if let Some(but) = words.iter().position(|w| w.eq_ignore_ascii_case("but")) {
+        for (i, v) in valences.iter_mut().enumerate() {
+            *v *= if i < but { 0.5 } else { 1.5 };
+        }
+    }
+    let mut sum: f64 = valences.iter().sum();
+    if sum != 0.0 {
+        sum += exclamations.min(MAX_EXCLAMATIONS) as f64 * EXCLAMATION_BOOST * sum.signum();
+    }
+    (sum / (sum * sum + NORMALIZATION_ALPHA).sqrt()).clamp(-1.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn of(text: &str) -> Sentiment {
+        score(&Document::parse(text))
+    }
+
+    #[test]
+    fn clear_sentences_get_the_obvious_label() {
+        assert_eq!(of("This is a wonderful, happy day. I love it.").label, "positive");
+        assert_eq!(of("This is a terrible, awful mess. I hate it.").label, "negative");
+        assert_eq!(of("The train leaves at nine from platform four.").label, "neutral");
+        assert_eq!(of("").label, "neutral");
+    }
+
+    #[test]
+    fn negation_flips_and_boosters_strengthen() {
+        let good = of("The food was good.").score;
+        assert!(of("The food was not good.").score < 0.0);
+        assert!(of("The food was very good.").score > good);
+        assert!(of("The food was slightly good.").score < good);
+        assert!(of("The food was GOOD.").score > good, "caps among lower case emphasise");
+        assert!(of("The food was good!!!").score > good);
+    }
+
+    #[test]
+    fn but_shifts_weight_to_the_second_clause() {
+        assert!(of("The service was good but the food was horrible.").score < 0.0);
+    }
+
+    #[test]
+    fn scores_stay_within_minus_one_to_one() {
+        let s = of(&"Great excellent wonderful amazing fantastic superb! ".repeat(50));
+        assert!(s.score <= 1.0 && s.score > 0.9, "{s:?}");
+    }
+}

@@ -1,0 +1,11 @@
+mod analyze;
+
+use actix_web::web;
+
+pub(crate) use analyze::Limits;
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(pkg_service::health))
+        .route("/ready", web::get().to(pkg_service::health))
+        .route("/v1/analyze", web::post().to(analyze::analyze));
+}

@@ -1,0 +1,4 @@
+//! The analyzer's API tests: the real app on an ephemeral port, spans to an in-process collector.
+
+mod analyze;
+mod helpers;
