@@ -1,0 +1,16 @@
+//! Skein's scraper: `POST /v1/scrape {url}` fetches one page — through a destination guard that
+//! keeps it from being turned against private networks — and extracts its title, metadata,
+//! readable text and links.
+
+mod charset;
+pub mod extract;
+mod fetch;
+pub mod guard;
+mod routes;
+mod settings;
+mod startup;
+
+pub use settings::Settings;
+pub use startup::Application;
+
+pub const ABOUT: &str = "scraper: fetches and extracts web pages for Skein (POST /v1/scrape).";

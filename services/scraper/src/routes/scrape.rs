@@ -1,0 +1,122 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use pkg_api::{ApiError, ScrapeRequest, ScrapedPage};
+use pkg_tracing::ClientError;
+
+use crate::fetch::{FetchError, Fetcher};
+use crate::guard::{GuardError, TargetUrl};
+
+/// `POST /v1/scrape`: vet, fetch (following redirects), check it is HTML, extract off the
+/// executor.
+pub(crate) async fn scrape(
+    body: web::Json<ScrapeRequest>,
+    fetcher: web::Data<Fetcher>,
+) -> Result<HttpResponse, ApiError> {
+    let requested = body.into_inner().url;
+    let target = TargetUrl::parse(&requested).map_err(guard_error)?;
+    let fetched = fetcher.fetch(target).await.map_err(fetch_error)?;
+    if !fetched.status.is_success() {
+        return Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+            format!("{} answered {}.", fetched.final_url, fetched.status),
+        ));
+    }
+    if !looks_like_html(fetched.content_type.as_deref(), &fetched.body) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not_html",
+            format!(
+                "{} is {}, not an HTML page.",
+                fetched.final_url,
+                fetched.content_type.as_deref().unwrap_or("of unknown type")
+            ),
+        ));
+    }
+    let page = pkg_tracing::spawn_blocking_in_span(move || {
+        let _span = tracing::info_span!("scrape.extract", page.bytes = fetched.body.len()).entered();
+        let (html, encoding) = crate::charset::decode(&fetched.body, fetched.content_type.as_deref());
+        let e = crate::extract::extract(&html, fetched.final_url.url()).map_err(|too_deep| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "page_too_complex",
+                format!("{}: {too_deep}.", fetched.final_url),
+            )
+        })?;
+        tracing::debug!(encoding = encoding.name(), links = e.links.len(), "extracted");
+        Ok::<_, ApiError>(ScrapedPage {
+            url: requested,
+            final_url: fetched.final_url.to_string(),
+            status: fetched.status.as_u16(),
+            content_type: fetched.content_type.unwrap_or_else(|| "text/html".into()),
+            title: e.title,
+            description: e.description,
+            author: e.author,
+            published_at: e.published_at,
+            lang: e.lang,
+            text: e.text,
+            links: e.links,
+            fetch_ms: fetched.fetch_ms,
+        })
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "extraction panicked");
+        ApiError::internal()
+    })??;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
+    match content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase()) {
+        Some(mime) if !mime.is_empty() => mime == "text/html" || mime == "application/xhtml+xml",
+        // No type given: believe the bytes.
+        _ => {
+            let start = String::from_utf8_lossy(&body[..body.len().min(256)])
+                .trim_start_matches('\u{feff}')
+                .trim_start()
+                .to_ascii_lowercase();
+            start.starts_with("<!doctype html") || start.starts_with("<html")
+        }
+    }
+}
+
+fn guard_error(error: GuardError) -> ApiError {
+    match error {
+        GuardError::InvalidUrl(message) => ApiError::bad_request("invalid_url", message),
+        GuardError::Blocked(message) => ApiError::new(StatusCode::FORBIDDEN, "destination_blocked", message),
+        GuardError::Unresolvable { .. } => {
+            ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", format!("{error}."))
+        }
+    }
+}
+
+fn fetch_error(error: FetchError) -> ApiError {
+    match error {
+        FetchError::Guard(e) => guard_error(e),
+        FetchError::Client(ClientError::TooLarge { limit, .. }) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "page_too_large",
+            format!("The page is larger than the {limit} bytes the scraper reads."),
+        ),
+        FetchError::Client(e @ ClientError::Timeout { .. }) => {
+            ApiError::new(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", format!("The site {e}."))
+        }
+        other => ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", format!("{other}.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_html;
+
+    #[test]
+    fn html_is_recognised_by_type_or_by_its_first_bytes() {
+        assert!(looks_like_html(Some("text/html; charset=utf-8"), b""));
+        assert!(looks_like_html(Some("application/xhtml+xml"), b""));
+        assert!(!looks_like_html(Some("image/png"), b"<html>"));
+        assert!(!looks_like_html(Some("application/json"), b"{}"));
+        assert!(looks_like_html(None, b"\xef\xbb\xbf  <!DOCTYPE html><html>"));
+        assert!(!looks_like_html(None, b"%PDF-1.7"));
+    }
+}

@@ -1,0 +1,57 @@
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context as _;
+use pkg_tracing::{ClientSettings, ExternalClient, RequestTracing};
+
+use crate::fetch::Fetcher;
+use crate::guard::DestinationGuard;
+use crate::routes;
+use crate::settings::Settings;
+
+/// Requests to the scraper are a URL in JSON: small.
+const JSON_LIMIT: usize = 16 * 1024;
+
+/// The scraper's HTTP server, bound and ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind((settings.host.as_str(), settings.port))
+            .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
+        let port = listener.local_addr()?.port();
+        let client_settings = ClientSettings {
+            connect_timeout: settings.connect_timeout,
+            timeout: settings.timeout,
+            max_body: settings.max_bytes,
+        };
+        let guard = DestinationGuard::new(settings.allow.clone());
+        let max_redirects = settings.max_redirects;
+        let server = HttpServer::new(move || {
+            // One fetcher per worker: awc clients are per-thread, and reused across requests.
+            let fetcher = Fetcher::new(ExternalClient::new(&client_settings), guard.clone(), max_redirects);
+            App::new()
+                .wrap(RequestTracing)
+                .configure(pkg_api::extractor_configs(JSON_LIMIT))
+                .app_data(web::Data::new(fetcher))
+                .configure(routes::configure)
+                .default_service(pkg_api::default_service())
+        })
+        .listen(listener)?
+        .run();
+        tracing::info!(port, allow = %settings.allow, "scraper listening");
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.await.context("the HTTP server failed")
+    }
+}
