@@ -5,9 +5,13 @@
 //! * [`run`] — the whole `main`: `--help`, settings, telemetry, the actix runtime, and a
 //!   telemetry shutdown (flush) on every exit path.
 //! * [`health`] — the liveness endpoint.
+//! * `sqlite` (feature) — opening a SQLite store with migrations, and the CLIENT spans that put
+//!   the database on the service map.
 
 mod env;
 mod run;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 pub use env::{Env, FromEnv, SettingsError, VarDoc, help_text, load};
 pub use run::run;

@@ -122,6 +122,23 @@ impl InternalClient {
         self.send(Method::GET, route, route, None).await
     }
 
+    /// `GET {base_url}{route}` without a span or trace headers: for readiness probes, which
+    /// would otherwise fill the service graph with probe traffic.
+    pub async fn probe(&self, route: &'static str) -> Result<StatusCode, ClientError> {
+        let url = format!("{}{}", self.base_url, route);
+        let sent = self.client.get(&url).send();
+        match actix_web::rt::time::timeout(self.settings.connect_timeout.max(Duration::from_secs(1)), sent)
+            .await
+        {
+            Ok(Ok(response)) => Ok(response.status()),
+            Ok(Err(e)) => Err(send_error(&self.peer_service, &self.settings, e)),
+            Err(_) => Err(ClientError::Timeout {
+                target: self.peer_service.clone(),
+                timeout_ms: self.settings.connect_timeout.as_millis() as u64,
+            }),
+        }
+    }
+
     /// Any call: `route` is the low-cardinality template for the span name, `path` the real path.
     pub async fn send(
         &self,

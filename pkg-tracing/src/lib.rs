@@ -33,9 +33,9 @@ pub use errors::{cause_chain, record_error};
 pub use exporter::ExportStats;
 pub use middleware::{
     CORRELATION_ID_HEADER, CORRELATION_ID_KEY, RequestTracing, TRACERESPONSE_HEADER, current_correlation_id,
-    current_trace_id,
+    current_trace_id, is_probe,
 };
-pub use propagation::traceresponse;
+pub use propagation::{context_from_headers, current_context_headers, traceresponse};
 pub use telemetry::{InitError, TelemetryGuard, init, init_with};
 
 /// The telemetry variables, for a service's `--help`.

@@ -66,6 +66,13 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
+        let route = req.match_pattern();
+        if route.as_deref().is_some_and(is_probe) {
+            // Liveness and readiness probes run every few seconds; tracing them would bury the
+            // service graph under probe traffic.
+            let service = Rc::clone(&self.service);
+            return Box::pin(async move { service.call(req).await });
+        }
         let started = Instant::now();
         let parent = propagation::extract(req.headers());
         let correlation_id = correlation_id(&req, &parent);
@@ -84,13 +91,11 @@ where
         let parent = parent.with_baggage(baggage);
 
         let method = req.method().as_str().to_owned();
-        let route = req.match_pattern();
         // Unmatched requests are named by method alone (OpenTelemetry HTTP semantic conventions).
         let name = match &route {
             Some(route) => format!("{method} {route}"),
             None => method.clone(),
         };
-        let quiet = matches!(route.as_deref(), Some("/health" | "/ready"));
         let span = tracing::info_span!(
             "HTTP request",
             otel.name = %name,
@@ -126,11 +131,7 @@ where
                 current.record("otel.status_code", "ERROR");
             }
             let latency_ms = started.elapsed().as_secs_f64() * 1e3;
-            if quiet {
-                tracing::debug!(status = status.as_u16(), latency_ms, "request completed");
-            } else {
-                tracing::info!(status = status.as_u16(), latency_ms, "request completed");
-            }
+            tracing::info!(status = status.as_u16(), latency_ms, "request completed");
             result.map(|mut res| {
                 let headers = res.headers_mut();
                 if let Ok(value) = HeaderValue::try_from(correlation_id) {
@@ -145,6 +146,11 @@ where
         .instrument(span);
         Box::pin(fut)
     }
+}
+
+/// Routes that are probed, not used: `/health` and `/ready`.
+pub fn is_probe(route: &str) -> bool {
+    matches!(route, "/health" | "/ready")
 }
 
 /// The caller's correlation id if it is sane (header first, then baggage), else a new one.

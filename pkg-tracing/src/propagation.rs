@@ -1,8 +1,11 @@
 //! Moving trace context and baggage in and out of HTTP headers.
 
+use std::collections::HashMap;
+
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{SpanContext, TraceContextExt};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// Reads W3C `traceparent`, `tracestate` and `baggage` from request headers.
 pub(crate) fn extract(headers: &HeaderMap) -> opentelemetry::Context {
@@ -12,6 +15,21 @@ pub(crate) fn extract(headers: &HeaderMap) -> opentelemetry::Context {
 /// Writes `traceparent`, `tracestate` and `baggage` for `cx` into outgoing headers.
 pub(crate) fn inject(cx: &opentelemetry::Context, headers: &mut awc::http::header::HeaderMap) {
     opentelemetry::global::get_text_map_propagator(|p| p.inject_context(cx, &mut HeaderInjector(headers)));
+}
+
+/// The current span's context as W3C headers (`traceparent`, `tracestate`, `baggage`), to
+/// carry a trace somewhere other than an HTTP request: a queued job's row, a message.
+pub fn current_context_headers() -> HashMap<String, String> {
+    let mut headers = HashMap::new();
+    let cx = tracing::Span::current().context();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut headers));
+    headers
+}
+
+/// The context carried in headers made by [`current_context_headers`]: set it as the parent
+/// of the span that continues the work (`span.set_parent(cx)`).
+pub fn context_from_headers(headers: &HashMap<String, String>) -> opentelemetry::Context {
+    opentelemetry::global::get_text_map_propagator(|p| p.extract(headers))
 }
 
 /// The W3C `traceresponse` value for a span: `00-<trace-id>-<span-id>-<flags>`.

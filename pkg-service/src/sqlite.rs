@@ -1,0 +1,100 @@
+//! SQLite stores: opened once with WAL and migrations, and every query a CLIENT span that
+//! Tempo draws as a database node.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tracing::Span;
+use tracing::field::Empty;
+
+/// Opens (creating if missing, with its directory) the database at `url` and applies
+/// `migrator`'s pending migrations. WAL lets readers and the writer proceed together.
+pub async fn open(url: &str, migrator: &Migrator) -> anyhow::Result<SqlitePool> {
+    use anyhow::Context as _;
+    if let Some(dir) = file_path(url).and_then(|p| std::path::Path::new(&p).parent().map(ToOwned::to_owned))
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("creating the database directory {}", dir.display()))?;
+    }
+    let options = SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("DATABASE_URL {url:?} is not a SQLite URL"))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("opening {url}"))?;
+    migrator.run(&pool).await.context("applying database migrations")?;
+    Ok(pool)
+}
+
+/// The file behind a `sqlite:` URL, if it names one.
+fn file_path(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
+}
+
+/// Names the database in spans: `db.namespace` and the `peer.service` node on the map.
+#[derive(Debug, Clone)]
+pub struct DbSpans {
+    namespace: String,
+    peer_service: String,
+}
+
+impl DbSpans {
+    /// `service` is the owning service: its database shows as `<service>-db`.
+    pub fn new(service: &str) -> Self {
+        Self { namespace: service.to_owned(), peer_service: format!("{service}-db") }
+    }
+
+    /// A CLIENT span for one statement, named `OPERATION collection` (semantic conventions).
+    pub fn span(&self, operation: &'static str, collection: &'static str) -> Span {
+        tracing::info_span!(
+            "db",
+            otel.name = %format_args!("{operation} {collection}"),
+            otel.kind = "client",
+            otel.status_code = Empty,
+            db.system.name = "sqlite",
+            db.namespace = %self.namespace,
+            db.operation.name = operation,
+            db.collection.name = collection,
+            peer.service = %self.peer_service,
+        )
+    }
+}
+
+/// Runs `query` inside `span`, marking the span failed if it fails.
+pub async fn traced<T, E, F>(span: Span, query: F) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>>,
+    E: std::error::Error + 'static,
+{
+    use tracing::Instrument as _;
+    let result = query.instrument(span.clone()).await;
+    if let Err(error) = &result {
+        pkg_tracing::record_error(&span, "db_error", error);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_path;
+
+    #[test]
+    fn the_file_is_found_in_every_url_form() {
+        assert_eq!(file_path("sqlite://data/c.db").as_deref(), Some("data/c.db"));
+        assert_eq!(file_path("sqlite:data/c.db?mode=rwc").as_deref(), Some("data/c.db"));
+        assert_eq!(file_path("sqlite:///tmp/x.db").as_deref(), Some("/tmp/x.db"));
+        assert_eq!(file_path("sqlite::memory:"), None);
+    }
+}

@@ -1,0 +1,19 @@
+//! Skein's controller: the public API. It runs the scrape pipeline (scraper, then analyzer,
+//! then the store) synchronously or as queued jobs, and serves documents, jobs and tags.
+
+mod downstream;
+mod jobs;
+mod normalize;
+mod pipeline;
+mod routes;
+mod settings;
+mod startup;
+mod store;
+mod time;
+mod trace_link;
+
+pub use settings::Settings;
+pub use startup::Application;
+
+pub const ABOUT: &str =
+    "controller: Skein's public API (scrape now, or queue scrape jobs; documents, jobs, tags).";

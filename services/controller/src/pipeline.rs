@@ -1,0 +1,98 @@
+//! The scrape pipeline: scraper, then analyzer, then the store. The synchronous endpoint and
+//! the job workers both run exactly this.
+
+use pkg_api::ApiError;
+
+use crate::downstream::Downstream;
+use crate::normalize::NormalizedUrl;
+use crate::store::{Document, NewDocument, Store};
+
+/// The analyzer sees at most this much of a page's text; longer pages are analysed on their
+/// first mebibyte (cut at a character boundary).
+pub const MAX_ANALYZED_BYTES: usize = 1 << 20;
+
+/// Where a run is, for job events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Scraping,
+    Analyzing,
+    Storing,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Scraping => "scraping",
+            Stage::Analyzing => "analyzing",
+            Stage::Storing => "storing",
+        }
+    }
+}
+
+pub struct Outcome {
+    pub document: Document,
+    /// False when an earlier scrape was returned instead of scraping again.
+    pub created: bool,
+}
+
+pub async fn run(
+    downstream: &Downstream,
+    store: &Store,
+    url: &NormalizedUrl,
+    force: bool,
+    on_stage: impl Fn(Stage),
+) -> Result<Outcome, ApiError> {
+    if !force && let Some(document) = store.document_by_url(url.as_str()).await.map_err(internal)? {
+        tracing::info!(document.id = %document.id, "returning the stored document");
+        return Ok(Outcome { document, created: false });
+    }
+    on_stage(Stage::Scraping);
+    let page = downstream.scrape(url.as_str()).await?;
+    let fetched_at = crate::time::now();
+    on_stage(Stage::Analyzing);
+    let mut text = page.text.clone();
+    truncate_at_char_boundary(&mut text, MAX_ANALYZED_BYTES);
+    let analysis = downstream.analyze(text).await?;
+    on_stage(Stage::Storing);
+    let document = store
+        .upsert_document(NewDocument {
+            url: url.as_str(),
+            page: &page,
+            analysis: &analysis,
+            fetched_at,
+            analyzed_at: crate::time::now(),
+            trace_id: pkg_tracing::current_trace_id(),
+        })
+        .await
+        .map_err(internal)?;
+    tracing::info!(document.id = %document.id, words = analysis.counts.words, "document stored");
+    Ok(Outcome { document, created: true })
+}
+
+fn truncate_at_char_boundary(text: &mut String, max: usize) {
+    if text.len() > max {
+        let cut = (0..=max).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        text.truncate(cut);
+    }
+}
+
+/// A store failure: logged with its cause here, a bare 500 to the client.
+pub fn internal(error: sqlx::Error) -> ApiError {
+    tracing::error!(error.message = %error, error.cause_chain = %pkg_tracing::cause_chain(&error), "store failure");
+    ApiError::internal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate_at_char_boundary;
+
+    #[test]
+    fn truncation_never_splits_a_character() {
+        let mut text = "aé".repeat(10);
+        truncate_at_char_boundary(&mut text, 4);
+        assert_eq!(text, "aéa");
+        let mut short = "abc".to_owned();
+        truncate_at_char_boundary(&mut short, 10);
+        assert_eq!(short, "abc");
+    }
+}

@@ -1,0 +1,20 @@
+use actix_web::{HttpResponse, web};
+use pkg_api::{ApiError, ScrapeOrder};
+
+use super::AppState;
+use crate::downstream::Downstream;
+use crate::normalize::NormalizedUrl;
+use crate::pipeline;
+
+/// `POST /api/v1/scrape`: runs the pipeline now. 201 with the new document, or 200 with the
+/// stored one when the URL was scraped before (unless `force`).
+pub async fn scrape(
+    order: web::Json<ScrapeOrder>,
+    state: web::Data<AppState>,
+    downstream: web::Data<Downstream>,
+) -> Result<HttpResponse, ApiError> {
+    let url = NormalizedUrl::parse(&order.url)?;
+    let outcome = pipeline::run(&downstream, &state.store, &url, order.force, |_| {}).await?;
+    let body = outcome.document.to_json(&state.grafana_url);
+    Ok(if outcome.created { HttpResponse::Created().json(body) } else { HttpResponse::Ok().json(body) })
+}

@@ -1,0 +1,76 @@
+use std::time::Duration;
+
+use pkg_service::{Env, FromEnv};
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    pub scraper_url: String,
+    pub analyzer_url: String,
+    pub database_url: String,
+    /// Base of the trace links in responses (Grafana Explore on Tempo).
+    pub grafana_url: String,
+    /// Jobs run at once.
+    pub job_workers: usize,
+    /// Attempts per job, counting the first; retries only follow 502/503/504.
+    pub job_max_attempts: u32,
+    /// First retry delay; doubles per attempt, capped at a minute.
+    pub job_retry_base: Duration,
+    /// Limit on each call to the scraper or analyzer.
+    pub downstream_timeout: Duration,
+}
+
+impl FromEnv for Settings {
+    fn from_env(env: &mut Env) -> Self {
+        let settings = Settings {
+            host: env.get("HOST", "0.0.0.0".to_string(), "listen address"),
+            port: env.get("PORT", 8080, "listen port (0 = any free port)"),
+            scraper_url: env.get(
+                "SCRAPER_URL",
+                "http://localhost:8081".to_string(),
+                "base URL of the scraper",
+            ),
+            analyzer_url: env.get(
+                "ANALYZER_URL",
+                "http://localhost:8082".to_string(),
+                "base URL of the analyzer",
+            ),
+            database_url: env.get(
+                "DATABASE_URL",
+                "sqlite://data/controller.db".to_string(),
+                "SQLite database (created with its directory if missing)",
+            ),
+            grafana_url: env.get(
+                "GRAFANA_URL",
+                "http://localhost:3000".to_string(),
+                "Grafana base URL for trace links",
+            ),
+            job_workers: env.get("JOB_WORKERS", 4, "jobs run concurrently"),
+            job_max_attempts: env.get("JOB_MAX_ATTEMPTS", 3, "attempts per job, the first included"),
+            job_retry_base: Duration::from_millis(env.get(
+                "JOB_RETRY_BASE_MS",
+                500,
+                "first retry delay in ms (doubles)",
+            )),
+            downstream_timeout: Duration::from_millis(env.get(
+                "DOWNSTREAM_TIMEOUT_MS",
+                30_000,
+                "limit on each scraper/analyzer call, in ms",
+            )),
+        };
+        if settings.job_workers == 0 {
+            env.invalid("JOB_WORKERS must be at least 1");
+        }
+        if settings.job_max_attempts == 0 {
+            env.invalid("JOB_MAX_ATTEMPTS must be at least 1");
+        }
+        for (name, url) in [("SCRAPER_URL", &settings.scraper_url), ("ANALYZER_URL", &settings.analyzer_url)]
+        {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                env.invalid(format!("{name}={url:?} must be an http(s) URL"));
+            }
+        }
+        settings
+    }
+}

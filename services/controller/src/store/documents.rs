@@ -1,0 +1,217 @@
+use pkg_api::{Analysis, ScrapedPage};
+use pkg_service::sqlite::traced;
+use serde_json::{Value, json};
+
+use super::Store;
+use super::cursor::{Page, paginate};
+
+/// A stored document, as its row holds it (JSON columns as text).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Document {
+    pub id: String,
+    pub url: String,
+    pub final_url: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub author: Option<String>,
+    pub published_at: Option<String>,
+    pub language: String,
+    pub word_count: i64,
+    pub reading_time_s: i64,
+    pub readability: String,
+    pub sentiment: String,
+    pub keywords: String,
+    pub key_phrases: String,
+    pub tags: String,
+    pub quality: f64,
+    pub link_count: i64,
+    pub fetched_at: String,
+    pub analyzed_at: String,
+    pub trace_id: Option<String>,
+}
+
+impl Document {
+    /// The API's view: JSON columns as JSON, plus a link to the trace that produced it.
+    pub fn to_json(&self, grafana_url: &str) -> Value {
+        let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
+        json!({
+            "id": self.id,
+            "url": self.url,
+            "final_url": self.final_url,
+            "title": self.title,
+            "description": self.description,
+            "author": self.author,
+            "published_at": self.published_at,
+            "language": self.language,
+            "word_count": self.word_count,
+            "reading_time_s": self.reading_time_s,
+            "readability": parse(&self.readability),
+            "sentiment": parse(&self.sentiment),
+            "keywords": parse(&self.keywords),
+            "key_phrases": parse(&self.key_phrases),
+            "tags": parse(&self.tags),
+            "quality": self.quality,
+            "link_count": self.link_count,
+            "fetched_at": self.fetched_at,
+            "analyzed_at": self.analyzed_at,
+            "trace_id": self.trace_id,
+            "trace_url": self.trace_id.as_deref().map(|t| crate::trace_link::trace_url(grafana_url, t)),
+        })
+    }
+}
+
+pub struct NewDocument<'a> {
+    pub url: &'a str,
+    pub page: &'a ScrapedPage,
+    pub analysis: &'a Analysis,
+    pub fetched_at: String,
+    pub analyzed_at: String,
+    pub trace_id: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+pub struct TagCount {
+    pub tag: String,
+    pub count: i64,
+}
+
+/// The column list, as a macro so queries stay `&'static str` (sqlx refuses built strings).
+macro_rules! document_columns {
+    () => {
+        "id, url, final_url, title, description, author, published_at, language, word_count, \
+    reading_time_s, readability, sentiment, keywords, key_phrases, tags, quality, link_count, fetched_at, \
+    analyzed_at, trace_id"
+    };
+}
+
+impl Store {
+    pub async fn document_by_url(&self, url: &str) -> Result<Option<Document>, sqlx::Error> {
+        let sql = concat!("SELECT ", document_columns!(), " FROM documents WHERE url = ?1");
+        traced(
+            self.spans.span("SELECT", "documents"),
+            sqlx::query_as(sql).bind(url).fetch_optional(&self.pool),
+        )
+        .await
+    }
+
+    pub async fn document(&self, id: &str) -> Result<Option<Document>, sqlx::Error> {
+        let sql = concat!("SELECT ", document_columns!(), " FROM documents WHERE id = ?1");
+        traced(
+            self.spans.span("SELECT", "documents"),
+            sqlx::query_as(sql).bind(id).fetch_optional(&self.pool),
+        )
+        .await
+    }
+
+    /// Newest first; only documents tagged `tag` if given.
+    pub async fn documents(
+        &self,
+        tag: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Page<Document>, sqlx::Error> {
+        let sql = match tag {
+            None => concat!(
+                "SELECT ",
+                document_columns!(),
+                " FROM documents WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2"
+            ),
+            Some(_) => concat!(
+                "SELECT ",
+                document_columns!(),
+                " FROM documents WHERE (?1 IS NULL OR id < ?1) \
+                 AND id IN (SELECT document_id FROM document_tags WHERE tag = ?3) ORDER BY id DESC LIMIT ?2"
+            ),
+        };
+        let rows: Vec<Document> = traced(
+            self.spans.span("SELECT", "documents"),
+            sqlx::query_as(sql).bind(after).bind(limit + 1).bind(tag).fetch_all(&self.pool),
+        )
+        .await?;
+        Ok(paginate(rows, limit, |d| &d.id))
+    }
+
+    /// Inserts, or replaces the earlier scrape of the same URL (keeping its id), with its tags.
+    pub async fn upsert_document(&self, new: NewDocument<'_>) -> Result<Document, sqlx::Error> {
+        let a = new.analysis;
+        let id = uuid::Uuid::now_v7().to_string();
+        let tags: Vec<String> = a.tags.clone();
+        let span = self.spans.span("INSERT", "documents");
+        let sql = concat!("INSERT INTO documents (", document_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+             ON CONFLICT(url) DO UPDATE SET final_url = excluded.final_url, title = excluded.title,
+               description = excluded.description, author = excluded.author, published_at = excluded.published_at,
+               language = excluded.language, word_count = excluded.word_count, reading_time_s = excluded.reading_time_s,
+               readability = excluded.readability, sentiment = excluded.sentiment, keywords = excluded.keywords,
+               key_phrases = excluded.key_phrases, tags = excluded.tags, quality = excluded.quality,
+               link_count = excluded.link_count, fetched_at = excluded.fetched_at, analyzed_at = excluded.analyzed_at,
+               trace_id = excluded.trace_id
+             RETURNING ", document_columns!());
+        let write = async {
+            let mut tx = self.pool.begin().await?;
+            let document: Document = sqlx::query_as(sql)
+                .bind(&id)
+                .bind(new.url)
+                .bind(&new.page.final_url)
+                .bind(&new.page.title)
+                .bind(&new.page.description)
+                .bind(&new.page.author)
+                .bind(&new.page.published_at)
+                .bind(&a.language.code)
+                .bind(a.counts.words as i64)
+                .bind(i64::from(a.reading_time_s))
+                .bind(to_json(&a.readability))
+                .bind(to_json(&a.sentiment))
+                .bind(to_json(&a.keywords))
+                .bind(to_json(&a.key_phrases))
+                .bind(to_json(&tags))
+                .bind(a.quality)
+                .bind(new.page.links.len() as i64)
+                .bind(&new.fetched_at)
+                .bind(&new.analyzed_at)
+                .bind(&new.trace_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM document_tags WHERE document_id = ?1")
+                .bind(&document.id)
+                .execute(&mut *tx)
+                .await?;
+            for tag in &tags {
+                sqlx::query("INSERT OR IGNORE INTO document_tags (document_id, tag) VALUES (?1, ?2)")
+                    .bind(&document.id)
+                    .bind(tag)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(document)
+        };
+        traced(span, write).await
+    }
+
+    /// True if there was such a document.
+    pub async fn delete_document(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let done = traced(
+            self.spans.span("DELETE", "documents"),
+            sqlx::query("DELETE FROM documents WHERE id = ?1").bind(id).execute(&self.pool),
+        )
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Every tag with how many documents carry it, most used first.
+    pub async fn tags(&self) -> Result<Vec<TagCount>, sqlx::Error> {
+        traced(
+            self.spans.span("SELECT", "document_tags"),
+            sqlx::query_as(
+                "SELECT tag, COUNT(*) AS count FROM document_tags GROUP BY tag ORDER BY count DESC, tag ASC",
+            )
+            .fetch_all(&self.pool),
+        )
+        .await
+    }
+}
+
+/// An analysis part as a JSON column; these types always serialise.
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
