@@ -4,14 +4,19 @@
 //!   that parses them documents them for `--help`, so the two never drift apart.
 //! * [`run`] — the whole `main`: `--help`, settings, telemetry, the actix runtime, and a
 //!   telemetry shutdown (flush) on every exit path.
+//! * [`downstream`] — turning a call to another Skein service into a typed answer or the
+//!   right error.
+//! * [`time`] — timestamps as Skein stores and serves them.
 //! * [`health`] — the liveness endpoint.
 //! * `sqlite` (feature) — opening a SQLite store with migrations, and the CLIENT spans that put
 //!   the database on the service map.
 
+pub mod downstream;
 mod env;
 mod run;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub mod time;
 
 pub use env::{Env, FromEnv, SettingsError, VarDoc, help_text, load};
 pub use run::run;

@@ -1,13 +1,9 @@
-//! The controller's calls to the scraper and the analyzer, and how their failures become ours.
-//!
-//! A callee's verdict about the request passes through unchanged (its 4xx, and its 502/504
-//! about the external site, keep their status and code); a callee that is unreachable, times
-//! out, or fails on its own becomes 503, 504 or 502 here, with the cause in the message.
+//! The controller's calls to the scraper and the analyzer (failures mapped by
+//! `pkg_service::downstream`).
 
-use actix_web::http::StatusCode;
-use pkg_api::{Analysis, AnalyzeRequest, ApiError, ErrorBody, ScrapeRequest, ScrapedPage};
-use pkg_tracing::{ClientError, ClientSettings, HttpReply, InternalClient};
-use serde::de::DeserializeOwned;
+use pkg_api::{Analysis, AnalyzeRequest, ApiError, ScrapeRequest, ScrapedPage};
+use pkg_service::downstream::interpret;
+use pkg_tracing::{ClientSettings, InternalClient};
 
 use crate::settings::Settings;
 
@@ -51,118 +47,5 @@ impl Downstream {
             }
         }
         Ok(())
-    }
-}
-
-fn interpret<T: DeserializeOwned>(
-    callee: &str,
-    reply: Result<HttpReply, ClientError>,
-) -> Result<T, ApiError> {
-    let reply = match reply {
-        Ok(reply) => reply,
-        Err(e @ ClientError::Connect { .. }) => {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("{callee}_unavailable"),
-                format!("The {callee} is unreachable: {e}."),
-            ));
-        }
-        Err(e @ ClientError::Timeout { .. }) => {
-            return Err(ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                format!("{callee}_timeout"),
-                format!("The {callee} timed out: {e}."),
-            ));
-        }
-        Err(e) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                format!("{callee}_error"),
-                format!("The call to the {callee} failed: {e}."),
-            ));
-        }
-    };
-    if reply.status.is_success() {
-        return reply.json().map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                format!("{callee}_error"),
-                format!("The {callee} sent an unreadable answer: {e}."),
-            )
-        });
-    }
-    let body: Option<ErrorBody> = reply.json().ok();
-    let passes_through = reply.status.is_client_error()
-        || matches!(reply.status, StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT);
-    match body {
-        Some(body) if passes_through => Err(ApiError::from_body(reply.status, body)),
-        Some(body) => Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            format!("{callee}_error"),
-            format!("The {callee} failed with {}: {}", reply.status, body.error.message),
-        )),
-        None => Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            format!("{callee}_error"),
-            format!("The {callee} answered {} without an error body.", reply.status),
-        )),
-    }
-}
-
-/// Downstream failures worth another try: the callee or the site may recover.
-pub fn is_transient(error: &ApiError) -> bool {
-    matches!(
-        error.status(),
-        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use actix_web::http::header::HeaderMap;
-    use actix_web::web::Bytes;
-
-    fn reply(status: u16, body: &str) -> Result<HttpReply, ClientError> {
-        Ok(HttpReply {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: Bytes::from(body.to_owned()),
-        })
-    }
-
-    #[test]
-    fn a_callees_client_error_passes_through_unchanged() {
-        let err = interpret::<ScrapedPage>(
-            "scraper",
-            reply(415, r#"{"error":{"code":"not_html","message":"an image"}}"#),
-        )
-        .unwrap_err();
-        assert_eq!((err.status().as_u16(), err.code(), err.message()), (415, "not_html", "an image"));
-        let err = interpret::<ScrapedPage>(
-            "scraper",
-            reply(504, r#"{"error":{"code":"upstream_timeout","message":"slow site"}}"#),
-        )
-        .unwrap_err();
-        assert_eq!((err.status().as_u16(), err.code()), (504, "upstream_timeout"));
-    }
-
-    #[test]
-    fn a_failing_or_missing_callee_becomes_502_503_504_with_the_cause() {
-        let err = interpret::<ScrapedPage>(
-            "analyzer",
-            reply(500, r#"{"error":{"code":"internal_error","message":"boom"}}"#),
-        )
-        .unwrap_err();
-        assert_eq!((err.status().as_u16(), err.code()), (502, "analyzer_error"));
-        assert!(err.message().contains("boom"));
-        let down = Err(ClientError::Connect { target: "analyzer".into(), message: "refused".into() });
-        assert_eq!(interpret::<ScrapedPage>("analyzer", down).unwrap_err().status().as_u16(), 503);
-        let slow = Err(ClientError::Timeout { target: "scraper".into(), timeout_ms: 5 });
-        let err = interpret::<ScrapedPage>("scraper", slow).unwrap_err();
-        assert_eq!((err.status().as_u16(), err.code()), (504, "scraper_timeout"));
-        assert!(is_transient(&err));
-        let garbage = interpret::<ScrapedPage>("scraper", reply(200, "not json")).unwrap_err();
-        assert_eq!(garbage.status().as_u16(), 502);
     }
 }

@@ -9,7 +9,7 @@ mod routes;
 mod settings;
 mod startup;
 mod store;
-mod time;
+
 mod trace_link;
 
 pub use settings::Settings;

@@ -48,7 +48,7 @@ pub async fn run(
     }
     on_stage(Stage::Scraping);
     let page = downstream.scrape(url.as_str()).await?;
-    let fetched_at = crate::time::now();
+    let fetched_at = pkg_service::time::now();
     on_stage(Stage::Analyzing);
     let mut text = page.text.clone();
     truncate_at_char_boundary(&mut text, MAX_ANALYZED_BYTES);
@@ -60,7 +60,7 @@ pub async fn run(
             page: &page,
             analysis: &analysis,
             fetched_at,
-            analyzed_at: crate::time::now(),
+            analyzed_at: pkg_service::time::now(),
             trace_id: pkg_tracing::current_trace_id(),
         })
         .await

@@ -48,7 +48,7 @@ impl JobEvent {
             job_id: job.id.clone(),
             stage: stage.to_owned(),
             attempt: job.attempts,
-            at: crate::time::now(),
+            at: pkg_service::time::now(),
             detail: None,
             is_final: false,
         }

@@ -12,7 +12,9 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::{JobEvent, JobQueue};
-use crate::downstream::{Downstream, is_transient};
+use pkg_service::downstream::is_transient;
+
+use crate::downstream::Downstream;
 use crate::normalize::NormalizedUrl;
 use crate::pipeline;
 use crate::store::Job;
@@ -81,7 +83,7 @@ impl Worker {
                 Ok(Some(job)) => self.run_job(job).await,
                 Ok(None) => {
                     let due = self.queue.store.next_job_due().await.ok().flatten();
-                    let wait = due.map_or(IDLE_RECHECK, |at| crate::time::until(&at).min(IDLE_RECHECK));
+                    let wait = due.map_or(IDLE_RECHECK, |at| pkg_service::time::until(&at).min(IDLE_RECHECK));
                     tokio::select! {
                         _ = self.queue.wake.notified() => {}
                         _ = actix_web::rt::time::sleep(wait) => {}
@@ -111,7 +113,7 @@ impl Worker {
             job.id = %job.id,
             job.attempt = job.attempts,
             job.max_attempts = job.max_attempts,
-            job.queue_wait_ms = crate::time::millis_since(&job.run_after) as i64,
+            job.queue_wait_ms = pkg_service::time::millis_since(&job.run_after) as i64,
             url.full = %job.url,
         );
         // The submitting request's span is the parent: the job joins that trace.
@@ -145,7 +147,7 @@ impl Worker {
     ) -> Result<Option<Job>, sqlx::Error> {
         pkg_tracing::record_error(span, error.code(), &error);
         let retry = is_transient(&error) && job.attempts < job.max_attempts;
-        let retry_at = retry.then(|| crate::time::after(backoff(self.retry_base, job.attempts)));
+        let retry_at = retry.then(|| pkg_service::time::after(backoff(self.retry_base, job.attempts)));
         if retry {
             tracing::warn!(job.id = %job.id, attempt = job.attempts, error = %error, "attempt failed; retrying");
         } else {

@@ -113,7 +113,7 @@ macro_rules! job_columns {
 
 impl Store {
     pub async fn insert_job(&self, new: NewJob<'_>) -> Result<Job, sqlx::Error> {
-        let now = crate::time::now();
+        let now = pkg_service::time::now();
         let sql = concat!("INSERT INTO jobs (id, url, force, status, max_attempts, traceparent, baggage, created_at, updated_at, run_after)
              VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?7, ?7) RETURNING ", job_columns!());
         traced(
@@ -169,7 +169,7 @@ impl Store {
         );
         traced(
             self.spans.span("UPDATE", "jobs"),
-            sqlx::query_as(sql).bind(id).bind(crate::time::now()).fetch_optional(&self.pool),
+            sqlx::query_as(sql).bind(id).bind(pkg_service::time::now()).fetch_optional(&self.pool),
         )
         .await
     }
@@ -178,7 +178,7 @@ impl Store {
     /// Queue housekeeping belongs to no request, so it is not traced: it would add a root
     /// trace per worker wake-up.
     pub async fn claim_job(&self) -> Result<Option<Job>, sqlx::Error> {
-        let now = crate::time::now();
+        let now = pkg_service::time::now();
         let sql = concat!("UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?1, updated_at = ?1
              WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= ?1 ORDER BY run_after, id LIMIT 1)
              RETURNING ", job_columns!());
@@ -203,7 +203,7 @@ impl Store {
             sqlx::query_as(sql)
                 .bind(id)
                 .bind(document_id)
-                .bind(crate::time::now())
+                .bind(pkg_service::time::now())
                 .fetch_optional(&self.pool),
         )
         .await
@@ -217,7 +217,7 @@ impl Store {
         message: &str,
         retry_at: Option<String>,
     ) -> Result<Option<Job>, sqlx::Error> {
-        let now = crate::time::now();
+        let now = pkg_service::time::now();
         let sql = concat!(
             "UPDATE jobs SET status = CASE WHEN ?4 IS NULL THEN 'failed' ELSE 'queued' END,
              error_code = ?2, error_message = ?3, run_after = COALESCE(?4, run_after), updated_at = ?5,
@@ -240,7 +240,7 @@ impl Store {
 
     /// Jobs left `running` by a crash are queued again; returns how many.
     pub async fn requeue_interrupted_jobs(&self) -> Result<u64, sqlx::Error> {
-        let now = crate::time::now();
+        let now = pkg_service::time::now();
         let done = sqlx::query(
             "UPDATE jobs SET status = 'queued', run_after = ?1, updated_at = ?1 WHERE status = 'running'",
         )

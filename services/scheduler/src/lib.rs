@@ -1,0 +1,16 @@
+//! Skein's scheduler: cron schedules, kept in SQLite, that queue scrape jobs at the controller.
+//! Each run is a root span `schedule.run` whose call to the controller carries the trace on.
+
+pub mod cron;
+mod input;
+mod routes;
+mod runner;
+mod seed;
+mod settings;
+mod startup;
+mod store;
+
+pub use settings::Settings;
+pub use startup::Application;
+
+pub const ABOUT: &str = "scheduler: cron schedules that queue Skein scrape jobs (CRUD at /api/v1/schedules).";

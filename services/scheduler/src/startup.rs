@@ -1,0 +1,72 @@
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context as _;
+use pkg_tracing::{ClientSettings, InternalClient, RequestTracing};
+use tokio::sync::{Notify, watch};
+
+use crate::routes::{self, AppState};
+use crate::runner::Runner;
+use crate::settings::Settings;
+use crate::store::{MIGRATOR, Store};
+
+/// Schedules are small JSON documents.
+const JSON_LIMIT: usize = 16 * 1024;
+
+/// The scheduler: its HTTP API, store and run loop.
+pub struct Application {
+    port: u16,
+    server: Server,
+    runner: Runner,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let pool = pkg_service::sqlite::open(&settings.database_url, &MIGRATOR).await?;
+        let store = Store::new(pool);
+        if let Some(path) = &settings.schedules_file {
+            let added = crate::seed::seed(&store, path).await?;
+            tracing::info!(file = %path, added, "demo schedules seeded");
+        }
+        let wake = Arc::new(Notify::new());
+        let state = web::Data::new(AppState { store: store.clone(), wake: Arc::clone(&wake) });
+        let listener = TcpListener::bind((settings.host.as_str(), settings.port))
+            .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
+        let port = listener.local_addr()?.port();
+        let controller_url = settings.controller_url.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(RequestTracing)
+                .configure(pkg_api::extractor_configs(JSON_LIMIT))
+                .app_data(state.clone())
+                .app_data(web::Data::new(controller_client(&controller_url)))
+                .configure(routes::configure)
+                .default_service(pkg_api::default_service())
+        })
+        .listen(listener)?
+        .run();
+        let runner = Runner { store, controller: controller_client(&settings.controller_url), wake };
+        tracing::info!(port, controller = %settings.controller_url, "scheduler listening");
+        Ok(Self { port, server, runner })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves and runs schedules until SIGINT/SIGTERM.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let (stop, stopped) = watch::channel(false);
+        let runner = actix_web::rt::spawn(self.runner.run(stopped));
+        let served = self.server.await;
+        let _ = stop.send(true);
+        let _ = runner.await;
+        served.context("the HTTP server failed")
+    }
+}
+
+fn controller_client(url: &str) -> InternalClient {
+    InternalClient::new("controller", url, &ClientSettings::default())
+}

@@ -1,0 +1,189 @@
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use pkg_tracing::harness::{Collector, test_telemetry};
+use serde_json::{Value, json};
+use skein_scheduler::{Application, Settings};
+
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let tag = format!("{}-{:?}", std::process::id(), Instant::now())
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "");
+        let dir = std::env::temp_dir().join(format!("skein-scheduler-test-{tag}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}/scheduler.db", self.0.display())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub controller: String,
+    pub site: String,
+    pub collector: &'static Collector,
+    pub db: TempDir,
+}
+
+/// The real controller (with scraper and analyzer) on ephemeral ports; returns its base URL.
+pub async fn spawn_pipeline(db: &TempDir) -> String {
+    let analyzer = skein_analyzer::Application::build(skein_analyzer::Settings {
+        host: "127.0.0.1".into(),
+        port: 0,
+        max_bytes: 2 << 20,
+    })
+    .await
+    .unwrap();
+    let analyzer_port = analyzer.port();
+    actix_web::rt::spawn(analyzer.run_until_stopped());
+    let scraper = skein_scraper::Application::build(skein_scraper::Settings {
+        host: "127.0.0.1".into(),
+        port: 0,
+        allow: "127.0.0.0/8".parse().unwrap(),
+        max_bytes: 1 << 20,
+        timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(1),
+        max_redirects: 3,
+    })
+    .await
+    .unwrap();
+    let scraper_port = scraper.port();
+    actix_web::rt::spawn(scraper.run_until_stopped());
+    let controller = skein_controller::Application::build(skein_controller::Settings {
+        host: "127.0.0.1".into(),
+        port: 0,
+        scraper_url: format!("http://127.0.0.1:{scraper_port}"),
+        analyzer_url: format!("http://127.0.0.1:{analyzer_port}"),
+        database_url: format!("sqlite://{}/controller.db", db.0.display()),
+        grafana_url: "http://grafana.test".into(),
+        job_workers: 2,
+        job_max_attempts: 2,
+        job_retry_base: Duration::from_millis(50),
+        downstream_timeout: Duration::from_secs(10),
+    })
+    .await
+    .unwrap();
+    let url = format!("http://127.0.0.1:{}", controller.port());
+    actix_web::rt::spawn(controller.run_until_stopped());
+    url
+}
+
+pub fn settings(db: &TempDir, controller: &str) -> Settings {
+    Settings {
+        host: "127.0.0.1".into(),
+        port: 0,
+        controller_url: controller.to_owned(),
+        database_url: db.database_url(),
+        schedules_file: None,
+    }
+}
+
+pub async fn start(settings: Settings) -> anyhow::Result<String> {
+    let app = Application::build(settings).await?;
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    Ok(address)
+}
+
+/// Scheduler, controller, scraper, analyzer and a site.
+pub async fn spawn_app() -> TestApp {
+    let collector = test_telemetry("scheduler");
+    let db = TempDir::new();
+    let controller = spawn_pipeline(&db).await;
+    let address = start(settings(&db, &controller)).await.expect("the scheduler builds");
+    TestApp { address, controller, site: start_site().await, collector, db }
+}
+
+/// The scheduler alone, its controller unreachable.
+pub async fn spawn_alone() -> TestApp {
+    let collector = test_telemetry("scheduler");
+    let db = TempDir::new();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let controller = format!("http://127.0.0.1:{port}");
+    let address = start(settings(&db, &controller)).await.expect("the scheduler builds");
+    TestApp { address, controller, site: "http://127.0.0.1:9".into(), collector, db }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub body: Value,
+}
+
+pub async fn call(base: &str, method: &str, path: &str, body: Option<Value>) -> Reply {
+    let client = awc::Client::builder().timeout(PATIENCE).finish();
+    let request = client.request(method.parse().unwrap(), format!("{base}{path}"));
+    let mut response = match body {
+        Some(body) => request.send_json(&body).await,
+        None => request.send().await,
+    }
+    .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let bytes = response.body().await.expect("a body");
+    Reply {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+impl TestApp {
+    pub async fn request(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        call(&self.address, method, path, body).await
+    }
+
+    pub async fn create(&self, name: &str, cron: &str, url: &str) -> Reply {
+        self.request("POST", "/api/v1/schedules", Some(json!({ "name": name, "cron": cron, "url": url })))
+            .await
+    }
+
+    pub fn page(&self) -> String {
+        format!("{}/page", self.site)
+    }
+
+    /// Polls `path` on `base` until `done` holds.
+    pub async fn wait_for(&self, base: &str, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let body = call(base, "GET", path, None).await.body;
+            if done(&body) {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "{path} never became {what}: {body}");
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn start_site() -> String {
+    let server = HttpServer::new(|| {
+        App::new().route(
+            "/page",
+            web::get().to(|| async {
+                HttpResponse::Ok()
+                    .content_type("text/html")
+                    .body("<html lang=\"en\"><title>Scheduled</title><body><p>Schedules scrape pages on time, every time.</p></body></html>")
+            }),
+        )
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let base = format!("http://127.0.0.1:{}", server.addrs()[0].port());
+    actix_web::rt::spawn(server.run());
+    base
+}

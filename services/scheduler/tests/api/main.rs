@@ -1,0 +1,6 @@
+//! The scheduler's API tests: the real scheduler with the real controller, scraper and
+//! analyzer in-process, a local web site, throw-away SQLite files.
+
+mod helpers;
+mod runs;
+mod schedules;
