@@ -5,15 +5,19 @@
 //! * [`service_graph`] — the service-graph edges Tempo's metrics-generator would draw from the
 //!   same spans, computed with its pairing rules.
 //! * [`render_trace`] / [`render_edges`] — the text the `trace-view` binary prints.
+//! * [`ServiceProcess`] — real service binaries in tests, stopped with SIGTERM.
+//! * [`test_telemetry`] — the real telemetry pipeline for in-process tests.
 
 mod collector;
 mod graph;
+mod process;
 mod span;
 mod telemetry;
 mod tree;
 
 pub use collector::Collector;
 pub use graph::{Edge, EdgeKind, PEER_ATTRIBUTES, service_graph};
+pub use process::{ServiceProcess, service_command};
 pub use span::{AttrValue, RecordedSpan, SpanKind, SpanStatus};
 pub use telemetry::test_telemetry;
 pub use tree::{render_edges, render_trace};

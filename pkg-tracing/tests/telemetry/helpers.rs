@@ -1,125 +1,56 @@
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, ExitStatus};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use pkg_tracing::harness::{Collector, RecordedSpan, SpanKind, render_trace};
+use pkg_tracing::harness::{
+    Collector, RecordedSpan, ServiceProcess, SpanKind, render_trace, service_command,
+};
 use serde_json::Value;
 
 /// How long any single wait in these tests may take before it is a failure. Generous: these
 /// guard against hangs, they do not measure speed (benchmarks do).
 pub const PATIENCE: Duration = Duration::from_secs(15);
 
-/// A running `trace-hop` process whose stdout (JSON logs) and stderr are captured.
-pub struct Hop {
-    child: Child,
-    pub port: u16,
-    logs: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<Vec<String>>>,
+/// A running `trace-hop` process.
+pub struct Hop(pub ServiceProcess);
+
+impl std::ops::Deref for Hop {
+    type Target = ServiceProcess;
+    fn deref(&self) -> &ServiceProcess {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Hop {
+    fn deref_mut(&mut self) -> &mut ServiceProcess {
+        &mut self.0
+    }
 }
 
 impl Hop {
     /// Starts a hop named `service` exporting to `endpoint`, with `env` on top of a clean
-    /// telemetry environment (no OTEL_* from the outside leaks in). Batches go out every 100 ms
-    /// unless `env` says otherwise.
+    /// telemetry environment. Batches go out every 100 ms unless `env` says otherwise.
     pub fn spawn(service: &str, endpoint: &str, env: &[(&str, &str)]) -> Hop {
-        let mut child = Self::command(service, endpoint, env).spawn().expect("trace-hop starts");
-        let (logs, port_rx) = capture(child.stdout.take().expect("stdout piped"), true);
-        let (stderr, _) = capture(child.stderr.take().expect("stderr piped"), false);
-        let port = match port_rx.recv_timeout(PATIENCE) {
-            Ok(port) => port,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("{service} did not report its port; stderr: {:?}", stderr.lock().unwrap());
-            }
-        };
-        Hop { child, port, logs, stderr }
+        Hop(ServiceProcess::spawn(service, Self::command(service, endpoint, env), PATIENCE)
+            .unwrap_or_else(|e| panic!("{e}")))
     }
 
     /// The command `spawn` runs, for tests that expect it to fail.
     pub fn command(service: &str, endpoint: &str, env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trace-hop"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("OTEL_") || key == "RUST_LOG" || key == "LOG_FORMAT" || key.starts_with("HOP_")
-            {
-                cmd.env_remove(key);
-            }
-        }
+        let mut cmd = service_command(env!("CARGO_BIN_EXE_trace-hop"));
         cmd.env("OTEL_SERVICE_NAME", service)
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
             .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
             .env("PORT", "0")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .envs(env.iter().copied());
         cmd
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, path)
-    }
-
-    /// The JSON log lines written so far.
-    pub fn log_lines(&self) -> Vec<Value> {
-        self.logs.lock().unwrap().iter().filter_map(|l| serde_json::from_str(l).ok()).collect()
-    }
-
-    pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().join("\n")
-    }
-
-    /// SIGTERM, then wait for the process to exit (it drains, flushes and exits).
+    /// SIGTERM, then wait for the exit.
     pub fn terminate(&mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
-        assert!(sent.success(), "SIGTERM could not be sent to {pid}");
-        let deadline = std::time::Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait works") {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the hop did not exit within {PATIENCE:?} of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.0.terminate(PATIENCE).unwrap_or_else(|e| panic!("{e}"))
     }
-}
-
-impl Drop for Hop {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Collects lines from a pipe; when `find_port`, reports the port of the first `listening` line.
-fn capture(
-    pipe: impl std::io::Read + Send + 'static,
-    find_port: bool,
-) -> (Arc<Mutex<Vec<String>>>, mpsc::Receiver<u16>) {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let (tx, rx) = mpsc::channel();
-    let sink = Arc::clone(&lines);
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-            if find_port
-                && let Ok(json) = serde_json::from_str::<Value>(&line)
-                && json["message"] == "listening"
-                && let Some(port) = json["port"].as_u64()
-            {
-                let _ = tx.send(port as u16);
-            }
-            sink.lock().unwrap().push(line);
-        }
-    });
-    (lines, rx)
 }
 
 /// Two hops, A calling B, both exporting to a fresh collector.

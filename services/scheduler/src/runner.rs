@@ -65,7 +65,7 @@ pub fn next_run(schedule: &Schedule) -> Option<String> {
 /// The span of one run. A tick has no request to belong to, so it is a root: each run is its
 /// own trace, which the controller, scraper and analyzer then continue.
 pub fn run_span(schedule: &Schedule, root: bool) -> tracing::Span {
-    let span = if root {
+    if root {
         tracing::info_span!(parent: None, "schedule.run", otel.name = "schedule.run", otel.status_code = Empty,
             schedule.id = %schedule.id, schedule.name = %schedule.name, schedule.cron = %schedule.cron,
             schedule.trigger = "cron", url.full = %schedule.url)
@@ -73,8 +73,7 @@ pub fn run_span(schedule: &Schedule, root: bool) -> tracing::Span {
         tracing::info_span!("schedule.run", otel.name = "schedule.run", otel.status_code = Empty,
             schedule.id = %schedule.id, schedule.name = %schedule.name, schedule.cron = %schedule.cron,
             schedule.trigger = "manual", url.full = %schedule.url)
-    };
-    span
+    }
 }
 
 /// The run loop: one task, sleeping until the earliest next run (or until a change wakes it).

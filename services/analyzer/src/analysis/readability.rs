@@ -71,6 +71,15 @@ fn is_vowel(c: char) -> bool {
     )
 }
 
+/// "make", "stone": a final `e` after a consonant is silent, except in consonant + "le"
+/// ("table", "syllable"), where it carries the last syllable.
+fn ends_in_silent_e(word: &[u8]) -> bool {
+    let [.., before_before, before, last] = word else { return false };
+    let consonant = |b: &u8| !is_vowel(*b as char);
+    let consonant_le = before.eq_ignore_ascii_case(&b'l') && consonant(before_before);
+    last.eq_ignore_ascii_case(&b'e') && consonant(before) && !consonant_le
+}
+
 /// Vowel groups, less a silent final `e` (but not `-le` as in "table"), at least one.
 pub fn syllables(word: &str) -> usize {
     let mut count = 0;
@@ -82,14 +91,7 @@ pub fn syllables(word: &str) -> usize {
         }
         previous_vowel = vowel;
     }
-    let lower = word.as_bytes();
-    let n = lower.len();
-    if count > 1
-        && n > 2
-        && lower[n - 1].eq_ignore_ascii_case(&b'e')
-        && !(lower[n - 2].eq_ignore_ascii_case(&b'l') && !is_vowel(lower[n - 3] as char))
-        && !is_vowel(lower[n - 2] as char)
-    {
+    if count > 1 && ends_in_silent_e(word.as_bytes()) {
         count -= 1;
     }
     count.max(1)

@@ -137,7 +137,7 @@ async fn job_events_stream_every_stage_to_the_end() {
     for stage in ["scraping", "analyzing", "storing"] {
         assert!(stages.contains(&stage), "{stage} missing from {stages:?}");
     }
-    let last_data = text.lines().filter_map(|l| l.strip_prefix("data: ")).last().unwrap();
+    let last_data = text.lines().filter_map(|l| l.strip_prefix("data: ")).next_back().unwrap();
     let last: serde_json::Value = serde_json::from_str(last_data).unwrap();
     assert_eq!((last["final"].as_bool(), last["job_id"].as_str()), (Some(true), Some(id.as_str())));
     assert!(last["detail"]["document_id"].is_string());

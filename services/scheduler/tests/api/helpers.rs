@@ -37,7 +37,7 @@ pub struct TestApp {
     pub controller: String,
     pub site: String,
     pub collector: &'static Collector,
-    pub db: TempDir,
+    _db: TempDir,
 }
 
 /// The real controller (with scraper and analyzer) on ephemeral ports; returns its base URL.
@@ -106,7 +106,7 @@ pub async fn spawn_app() -> TestApp {
     let db = TempDir::new();
     let controller = spawn_pipeline(&db).await;
     let address = start(settings(&db, &controller)).await.expect("the scheduler builds");
-    TestApp { address, controller, site: start_site().await, collector, db }
+    TestApp { address, controller, site: start_site().await, collector, _db: db }
 }
 
 /// The scheduler alone, its controller unreachable.
@@ -116,7 +116,7 @@ pub async fn spawn_alone() -> TestApp {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let controller = format!("http://127.0.0.1:{port}");
     let address = start(settings(&db, &controller)).await.expect("the scheduler builds");
-    TestApp { address, controller, site: "http://127.0.0.1:9".into(), collector, db }
+    TestApp { address, controller, site: "http://127.0.0.1:9".into(), collector, _db: db }
 }
 
 pub struct Reply {

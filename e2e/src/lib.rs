@@ -1,0 +1,8 @@
+//! Starts Skein the way a person does — the four release-shaped binaries, wired by environment
+//! variables — around an in-process OTLP collector and a local web site, for end-to-end tests.
+
+mod site;
+mod stack;
+
+pub use site::Site;
+pub use stack::{PATIENCE, Stack, binary};

@@ -1,0 +1,145 @@
+//! The four services as real processes.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use pkg_tracing::harness::{ServiceProcess, service_command};
+
+/// Generous: a guard against hangs on a loaded 2-core machine, not a speed target.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The path of a workspace binary, built (once per test run) if it is not there yet.
+pub fn binary(name: &str) -> String {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let dir = BUILT
+        .get_or_init(|| {
+            // The test executable lives in target/<profile>/deps; the binaries one level up.
+            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+            let dir =
+                exe.parent().and_then(|d| d.parent()).ok_or("unexpected test binary location")?.to_path_buf();
+            let profile_args: &[&str] = if dir.ends_with("release") { &["--release"] } else { &[] };
+            let status = std::process::Command::new(env!("CARGO"))
+                .args([
+                    "build",
+                    "--quiet",
+                    "--bins",
+                    "-p",
+                    "skein-controller",
+                    "-p",
+                    "skein-scraper",
+                    "-p",
+                    "skein-analyzer",
+                    "-p",
+                    "skein-scheduler",
+                ])
+                .args(profile_args)
+                .status()
+                .map_err(|e| format!("running cargo build: {e}"))?;
+            if !status.success() {
+                return Err(format!("cargo build of the service binaries failed: {status}"));
+            }
+            Ok(dir)
+        })
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e}"));
+    dir.join(name).display().to_string()
+}
+
+/// All four services, exporting to `endpoint`, with their data under `data_dir`.
+pub struct Stack {
+    pub analyzer: ServiceProcess,
+    pub scraper: ServiceProcess,
+    pub controller: ServiceProcess,
+    pub scheduler: ServiceProcess,
+    endpoint: String,
+    data_dir: PathBuf,
+}
+
+impl Stack {
+    /// Starts analyzer, scraper, controller and scheduler in dependency order, each on an
+    /// ephemeral port, and waits until every one is ready. `allow` is `SCRAPER_ALLOW_HOSTS`.
+    pub async fn start(endpoint: &str, data_dir: PathBuf, allow: &str) -> Stack {
+        let analyzer = start("analyzer", endpoint, &[]);
+        let scraper = start("scraper", endpoint, &[("SCRAPER_ALLOW_HOSTS", allow)]);
+        let mut stack_env = StackEnv { endpoint: endpoint.to_owned(), data_dir: data_dir.clone() };
+        let controller = stack_env.controller(&scraper, &analyzer);
+        let scheduler = stack_env.scheduler(&controller);
+        let stack =
+            Stack { analyzer, scraper, controller, scheduler, endpoint: endpoint.to_owned(), data_dir };
+        for service in [&stack.analyzer, &stack.scraper, &stack.controller, &stack.scheduler] {
+            wait_ready(service).await;
+        }
+        stack
+    }
+
+    /// Stops the controller and the scheduler with SIGTERM and starts them again on the same
+    /// data; both must exit cleanly.
+    pub async fn restart_controller_and_scheduler(&mut self) {
+        for service in [&mut self.scheduler, &mut self.controller] {
+            let status = service.terminate(PATIENCE).unwrap_or_else(|e| panic!("{e}"));
+            assert!(status.success(), "clean exit expected: {status:?}; stderr: {}", service.stderr());
+        }
+        let mut env = StackEnv { endpoint: self.endpoint.clone(), data_dir: self.data_dir.clone() };
+        self.controller = env.controller(&self.scraper, &self.analyzer);
+        self.scheduler = env.scheduler(&self.controller);
+        wait_ready(&self.controller).await;
+        wait_ready(&self.scheduler).await;
+    }
+}
+
+struct StackEnv {
+    endpoint: String,
+    data_dir: PathBuf,
+}
+
+impl StackEnv {
+    fn controller(&mut self, scraper: &ServiceProcess, analyzer: &ServiceProcess) -> ServiceProcess {
+        let db = format!("sqlite://{}/controller.db", self.data_dir.display());
+        start(
+            "controller",
+            &self.endpoint,
+            &[
+                ("SCRAPER_URL", &scraper.url("")),
+                ("ANALYZER_URL", &analyzer.url("")),
+                ("DATABASE_URL", &db),
+                ("GRAFANA_URL", "http://localhost:3000"),
+                ("JOB_RETRY_BASE_MS", "100"),
+            ],
+        )
+    }
+
+    fn scheduler(&mut self, controller: &ServiceProcess) -> ServiceProcess {
+        let db = format!("sqlite://{}/scheduler.db", self.data_dir.display());
+        start("scheduler", &self.endpoint, &[("CONTROLLER_URL", &controller.url("")), ("DATABASE_URL", &db)])
+    }
+}
+
+fn start(name: &str, endpoint: &str, env: &[(&str, &str)]) -> ServiceProcess {
+    let mut cmd = service_command(&binary(name));
+    cmd.env("PORT", "0")
+        .env("HOST", "127.0.0.1")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .envs(env.iter().copied());
+    ServiceProcess::spawn(name, cmd, PATIENCE).unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn wait_ready(service: &ServiceProcess) {
+    let client = awc::Client::builder().timeout(Duration::from_secs(2)).finish();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Ok(response) = client.get(service.url("/ready")).send().await
+            && response.status().is_success()
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never became ready; stderr: {}",
+            service.url(""),
+            service.stderr()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
