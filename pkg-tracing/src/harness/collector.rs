@@ -153,6 +153,20 @@ impl Collector {
         }
     }
 
+    /// Waits until the trace holds a span named `name`, and returns the trace. Wait for the
+    /// span that ends last (a root, a job's run) rather than for a count.
+    pub async fn wait_for_span(
+        &self,
+        trace_id: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Vec<RecordedSpan>, String> {
+        let what = format!("span {name:?} in trace {trace_id}");
+        self.wait_for(&what, timeout, |spans| spans.iter().any(|s| s.trace_id == trace_id && s.name == name))
+            .await
+            .map(|_| self.trace(trace_id))
+    }
+
     /// Waits until the trace has at least `min_spans` spans, and returns them.
     pub async fn wait_for_trace(
         &self,

@@ -117,7 +117,8 @@ async fn every_stage_is_a_child_span_of_the_request_even_off_the_executor() {
         .post_raw("/v1/analyze", r#"{"text": "A short, happy text."}"#, &[("traceparent", &traceparent)])
         .await;
     assert_eq!(status, 200);
-    let spans = app.collector.wait_for_trace(trace_id, 6, Duration::from_secs(15)).await.unwrap();
+    let spans =
+        app.collector.wait_for_span(trace_id, "POST /v1/analyze", Duration::from_secs(15)).await.unwrap();
     let server = spans.iter().find(|s| s.kind == SpanKind::Server).expect("a server span");
     assert_eq!(server.name, "POST /v1/analyze");
     assert_eq!(server.parent_span_id.as_deref(), Some("1111111111111111"));

@@ -36,7 +36,7 @@ async fn the_worker_continues_the_submitting_requests_trace() {
     assert_eq!(reply.body["trace_id"], trace_id.as_str());
     app.wait_for_job(reply.body["id"].as_str().unwrap(), "succeeded", |j| j["status"] == "succeeded").await;
 
-    let spans = app.collector.wait_for_trace(&trace_id, 10, PATIENCE).await.unwrap();
+    let spans = app.collector.wait_for_span(&trace_id, "job.run", PATIENCE).await.unwrap();
     let tree = render_trace(&spans);
     let submit = spans
         .iter()

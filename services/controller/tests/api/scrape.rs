@@ -52,7 +52,7 @@ async fn one_scrape_is_one_trace_through_scraper_analyzer_and_store() {
     let reply = app.scrape(&app.page("/rivers"), false).await;
     assert_eq!(reply.status, 201);
     let trace_id = reply.body["trace_id"].as_str().unwrap().to_owned();
-    let spans = app.collector.wait_for_trace(&trace_id, 8, PATIENCE).await.unwrap();
+    let spans = app.collector.wait_for_span(&trace_id, "POST /api/v1/scrape", PATIENCE).await.unwrap();
     let tree = render_trace(&spans);
     let find = |name: &str, kind: SpanKind| {
         spans
@@ -108,7 +108,7 @@ async fn an_unreachable_scraper_is_503_with_the_cause_and_an_error_span() {
 
     let trace_id =
         reply.headers.get("traceresponse").unwrap().to_str().unwrap().split('-').nth(1).unwrap().to_owned();
-    let spans = app.collector.wait_for_trace(&trace_id, 2, PATIENCE).await.unwrap();
+    let spans = app.collector.wait_for_span(&trace_id, "POST /api/v1/scrape", PATIENCE).await.unwrap();
     let client = spans
         .iter()
         .find(|s| s.kind == SpanKind::Client && s.name == "POST /v1/scrape")

@@ -25,7 +25,8 @@ async fn a_manual_run_queues_a_job_inside_one_trace() {
         run.headers.get("traceresponse").unwrap().to_str().unwrap().split('-').nth(1).unwrap().to_owned();
     assert_eq!(job["trace_id"], trace_id.as_str(), "the job runs in the run's trace");
 
-    let spans = app.collector.wait_for_trace(&trace_id, 12, PATIENCE).await.unwrap();
+    // job.run ends last (after the document is stored): wait for it, not for a span count.
+    let spans = app.collector.wait_for_span(&trace_id, "job.run", PATIENCE).await.unwrap();
     let tree = render_trace(&spans);
     let server = spans
         .iter()
@@ -66,7 +67,7 @@ async fn a_due_schedule_runs_on_its_own_as_a_root_span_and_changes_apply_at_once
         .wait_for(&app.controller, &format!("/api/v1/jobs/{job_id}"), "known", |j| j["id"] == job_id.as_str())
         .await;
     let trace_id = job["trace_id"].as_str().unwrap().to_owned();
-    let spans = app.collector.wait_for_trace(&trace_id, 3, PATIENCE).await.unwrap();
+    let spans = app.collector.wait_for_span(&trace_id, "schedule.run", PATIENCE).await.unwrap();
     let root =
         spans.iter().find(|s| s.name == "schedule.run").unwrap_or_else(|| panic!("{}", render_trace(&spans)));
     assert_eq!(root.parent_span_id, None, "a tick starts its own trace");

@@ -50,7 +50,8 @@ async fn a_scrape_is_one_trace_with_a_client_span_per_hop_and_a_virtual_site_nod
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["final_url"], site.url("/article"), "the redirect was followed");
 
-    let spans = app.collector.wait_for_trace(trace_id, 4, Duration::from_secs(15)).await.unwrap();
+    let spans =
+        app.collector.wait_for_span(trace_id, "POST /v1/scrape", Duration::from_secs(15)).await.unwrap();
     let tree = render_trace(&spans);
     let server = spans.iter().find(|s| s.kind == SpanKind::Server).expect("server span");
     assert_eq!(server.name, "POST /v1/scrape");
