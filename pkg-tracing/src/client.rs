@@ -11,6 +11,7 @@
 //! and share it through app data, never one per request.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
@@ -191,10 +192,26 @@ impl ExternalClient {
 
 fn build_client(settings: &ClientSettings) -> awc::Client {
     awc::Client::builder()
-        .connector(awc::Connector::new().timeout(settings.connect_timeout))
+        .connector(awc::Connector::new().rustls_0_23(tls_config()).timeout(settings.connect_timeout))
         .timeout(settings.timeout)
         .disable_redirects()
         .finish()
+}
+
+/// TLS for https targets: rustls with the ring provider and Mozilla's roots compiled in, so a
+/// minimal container image needs no CA bundle. Built once per process.
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    Arc::clone(CONFIG.get_or_init(|| {
+        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("ring supports TLS 1.2 and 1.3")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(config)
+    }))
 }
 
 struct Call<'a> {
