@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "test dependencies (promtool, PyYAML)"
+bash scripts/install-test-deps.sh
+
 step "formatting"
 cargo fmt --all -- --check
 
@@ -15,6 +18,9 @@ dupes=$(cargo tree --workspace --all-features --locked -d --depth 0 -e normal --
 if [ -n "$dupes" ]; then
   echo "duplicate OpenTelemetry crates:"; echo "$dupes"; exit 1
 fi
+
+step "Docker stack files (no Docker needed)"
+python3 scripts/check-deploy.py
 
 step "clippy"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings

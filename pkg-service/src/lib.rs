@@ -6,6 +6,8 @@
 //!   telemetry shutdown (flush) on every exit path.
 //! * [`downstream`] — turning a call to another Skein service into a typed answer or the
 //!   right error.
+//! * [`faults`] — fault injection for demos (`FAULT_ERROR_RATE`, `FAULT_LATENCY_MS`,
+//!   `PUT /admin/faults`).
 //! * [`time`] — timestamps as Skein stores and serves them.
 //! * [`health`] — the liveness endpoint.
 //! * `sqlite` (feature) — opening a SQLite store with migrations, and the CLIENT spans that put
@@ -13,6 +15,7 @@
 
 pub mod downstream;
 mod env;
+pub mod faults;
 mod run;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

@@ -20,6 +20,12 @@ pub fn record_error(span: &tracing::Span, kind: &str, error: &(dyn std::error::E
     );
 }
 
+/// Sets an attribute on the current span that was not declared when the span was created
+/// (say, `fault.injected` from a middleware inside the request span).
+pub fn mark_current_span(key: &'static str, value: impl Into<opentelemetry::Value>) {
+    tracing::Span::current().set_attribute(key, value);
+}
+
 /// `error: cause: deeper cause`, the way an operator wants to read it.
 pub fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut out = error.to_string();

@@ -29,7 +29,7 @@ pub use client::{ClientError, ClientSettings, ExternalClient, HttpReply, Interna
 pub use config::{
     ConfigError, DEFAULT_OTLP_ENDPOINT, ExporterKind, LogFormat, SamplerConfig, TelemetryConfig,
 };
-pub use errors::{cause_chain, record_error};
+pub use errors::{cause_chain, mark_current_span, record_error};
 pub use exporter::ExportStats;
 pub use middleware::{
     CORRELATION_ID_HEADER, CORRELATION_ID_KEY, RequestTracing, TRACERESPONSE_HEADER, current_correlation_id,

@@ -84,6 +84,19 @@ async fn one_request_is_one_trace_across_all_four_services_and_data_survives_res
     let mut stack = Stack::start(&collector.endpoint(), data.0.clone(), "127.0.0.1/32").await;
     println!("four services started and ready in {:.2} s", began.elapsed().as_secs_f64());
 
+    // 0. The container health check answers for a ready service, and only for it.
+    let healthcheck = |port: u16, path: &str| {
+        std::process::Command::new(skein_e2e::binary("healthcheck"))
+            .args([&port.to_string(), path])
+            .status()
+            .unwrap()
+    };
+    assert!(healthcheck(stack.controller.port, "/ready").success());
+    assert!(healthcheck(stack.scheduler.port, "/health").success());
+    assert_eq!(healthcheck(stack.controller.port, "/no-such-path").code(), Some(1));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    assert_eq!(healthcheck(closed, "/health").code(), Some(1));
+
     // 1. A synchronous scrape: controller, scraper and analyzer in one trace.
     let started = Instant::now();
     let scrape =

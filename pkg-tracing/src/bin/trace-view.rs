@@ -9,27 +9,32 @@ use pkg_tracing::harness::{Collector, Edge, PEER_ATTRIBUTES, render_edges, rende
 const HELP: &str = "\
 trace-view: print every finished trace as a tree, then the service-graph edges so far.
 
-Usage: trace-view [--listen ADDR] [--idle-ms MS]
+Usage: trace-view [--listen ADDR] [--idle-ms MS] [--count]
 
   --listen ADDR   where to accept OTLP/gRPC         (env TRACE_VIEW_LISTEN, default 127.0.0.1:4317)
   --idle-ms MS    a trace is finished after MS ms
                   without new spans                 (env TRACE_VIEW_IDLE_MS, default 1500)
+  --count         keep nothing, print span counts per service every 5 s and at exit
+                  (for load runs: constant memory)
 
 Point services at it with OTEL_EXPORTER_OTLP_ENDPOINT=http://ADDR. Ctrl-C stops it.";
 
 struct Options {
     listen: String,
     idle: Duration,
+    count_only: bool,
 }
 
 fn options() -> Result<Options, String> {
     let mut listen = std::env::var("TRACE_VIEW_LISTEN").unwrap_or_else(|_| "127.0.0.1:4317".into());
     let mut idle_ms = std::env::var("TRACE_VIEW_IDLE_MS").unwrap_or_else(|_| "1500".into());
+    let mut count_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--listen" => listen = args.next().ok_or("--listen needs an address")?,
             "--idle-ms" => idle_ms = args.next().ok_or("--idle-ms needs a number")?,
+            "--count" => count_only = true,
             "-h" | "--help" => {
                 println!("{HELP}");
                 std::process::exit(0);
@@ -38,7 +43,7 @@ fn options() -> Result<Options, String> {
         }
     }
     let idle_ms: u64 = idle_ms.parse().map_err(|_| format!("--idle-ms: {idle_ms:?} is not a number"))?;
-    Ok(Options { listen, idle: Duration::from_millis(idle_ms) })
+    Ok(Options { listen, idle: Duration::from_millis(idle_ms), count_only })
 }
 
 fn main() -> std::process::ExitCode {
@@ -56,7 +61,9 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let collector = match Collector::start_on(addr) {
+    let started =
+        if options.count_only { Collector::start_counting_on(addr) } else { Collector::start_on(addr) };
+    let collector = match started {
         Ok(c) => c,
         Err(e) => {
             eprintln!("trace-view: cannot listen on {addr}: {e}");
@@ -73,17 +80,41 @@ fn main() -> std::process::ExitCode {
     };
     let mut edges: BTreeMap<(String, String, String), Edge> = BTreeMap::new();
     runtime.block_on(async {
-        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        let every = if options.count_only { Duration::from_secs(5) } else { Duration::from_millis(200) };
+        let mut tick = tokio::time::interval(every);
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => return eprintln!("trace-view: {e}"),
+        };
         loop {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => break,
-                _ = tick.tick() => show_finished(&collector, options.idle, &mut edges),
+                _ = terminate.recv() => break,
+                _ = tick.tick() => {
+                    if options.count_only {
+                        print_counts(&collector);
+                    } else {
+                        show_finished(&collector, options.idle, &mut edges);
+                    }
+                }
             }
         }
     });
+    if options.count_only {
+        print_counts(&collector);
+        return std::process::ExitCode::SUCCESS;
+    }
     // Whatever arrived but had not gone quiet yet is still worth seeing.
     show_finished(&collector, Duration::ZERO, &mut edges);
     std::process::ExitCode::SUCCESS
+}
+
+/// `spans: N (controller=a, scraper=b, ...)`, one line, for scripts to read.
+fn print_counts(collector: &Collector) {
+    let counts = collector.counts();
+    let total: u64 = counts.values().sum();
+    let parts: Vec<String> = counts.iter().map(|(service, n)| format!("{service}={n}")).collect();
+    println!("spans: {total} ({})", parts.join(", "));
 }
 
 /// Prints traces quiet for `idle`, adds their edges to the running totals, and forgets them so

@@ -1,6 +1,6 @@
 //! A real OTLP/gRPC trace receiver, in-process: what the services export is what tests see.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -19,6 +19,9 @@ use super::span::RecordedSpan;
 
 #[derive(Default)]
 struct Store {
+    /// False: count spans, keep none (for load runs of millions of spans).
+    keep: bool,
+    counts: Mutex<BTreeMap<String, u64>>,
     spans: Mutex<Vec<RecordedSpan>>,
     last_arrival: Mutex<HashMap<String, Instant>>,
     arrived: Notify,
@@ -39,6 +42,15 @@ impl TraceService for Receiver {
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         let spans = RecordedSpan::from_request(request.get_ref());
+        {
+            let mut counts = self.0.counts.lock().unwrap_or_else(|p| p.into_inner());
+            for span in &spans {
+                *counts.entry(span.service.clone()).or_default() += 1;
+            }
+        }
+        if !self.0.keep {
+            return Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }));
+        }
         let now = Instant::now();
         {
             let mut arrivals = self.0.last_arrival.lock().unwrap_or_else(|p| p.into_inner());
@@ -68,12 +80,21 @@ impl Collector {
     }
 
     pub fn start_on(addr: SocketAddr) -> std::io::Result<Self> {
+        Self::start_with(addr, true)
+    }
+
+    /// A collector that only counts spans per service: constant memory under load.
+    pub fn start_counting_on(addr: SocketAddr) -> std::io::Result<Self> {
+        Self::start_with(addr, false)
+    }
+
+    fn start_with(addr: SocketAddr, keep: bool) -> std::io::Result<Self> {
         // Bind here, on the caller's thread, so a busy port is the caller's error, not a panic.
         let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let store = Arc::new(Store::default());
+        let store = Arc::new(Store { keep, ..Store::default() });
         let (stop, stopped) = oneshot::channel::<()>();
         let receiver = Receiver(Arc::clone(&store));
         let thread = std::thread::Builder::new().name("otlp-collector".into()).spawn(move || {
@@ -103,6 +124,11 @@ impl Collector {
     /// The value for `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Spans received per `service.name`, kept or not.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        self.store.counts.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Every span received so far, in arrival order.

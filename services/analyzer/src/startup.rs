@@ -25,9 +25,13 @@ impl Application {
         // JSON escaping can double a text's size on the wire; the text itself is checked
         // against max_bytes after parsing, with a clear 413.
         let json_limit = settings.max_bytes.saturating_mul(2).saturating_add(4096);
+        let faults = pkg_service::faults::Faults::new(&settings.faults);
         let server = HttpServer::new(move || {
             App::new()
+                // Outside in: RequestTracing, then faults, so an injected failure is in the span.
+                .wrap(faults.middleware())
                 .wrap(RequestTracing)
+                .configure(faults.configure())
                 .configure(pkg_api::extractor_configs(json_limit))
                 .app_data(limits.clone())
                 .configure(routes::configure)

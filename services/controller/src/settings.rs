@@ -1,11 +1,14 @@
 use std::time::Duration;
 
+use pkg_service::faults::FaultSettings;
 use pkg_service::{Env, FromEnv};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub host: String,
     pub port: u16,
+    /// Fault injection for demos (off unless set).
+    pub faults: FaultSettings,
     pub scraper_url: String,
     pub analyzer_url: String,
     pub database_url: String,
@@ -26,6 +29,7 @@ impl FromEnv for Settings {
         let settings = Settings {
             host: env.get("HOST", "0.0.0.0".to_string(), "listen address"),
             port: env.get("PORT", 8080, "listen port (0 = any free port)"),
+            faults: FaultSettings::from_env(env),
             scraper_url: env.get(
                 "SCRAPER_URL",
                 "http://localhost:8081".to_string(),

@@ -44,9 +44,13 @@ impl Application {
             .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
         let port = listener.local_addr()?.port();
         let worker_settings = settings.clone();
+        let faults = pkg_service::faults::Faults::new(&settings.faults);
         let server = HttpServer::new(move || {
             App::new()
+                // Outside in: RequestTracing, then faults, so an injected failure is in the span.
+                .wrap(faults.middleware())
                 .wrap(RequestTracing)
+                .configure(faults.configure())
                 .configure(pkg_api::extractor_configs(JSON_LIMIT))
                 .app_data(state.clone())
                 .app_data(web::Data::new(Downstream::new(&worker_settings)))

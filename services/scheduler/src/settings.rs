@@ -1,9 +1,12 @@
+use pkg_service::faults::FaultSettings;
 use pkg_service::{Env, FromEnv};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub host: String,
     pub port: u16,
+    /// Fault injection for demos (off unless set).
+    pub faults: FaultSettings,
     pub controller_url: String,
     pub database_url: String,
     /// Demo schedules (JSON), added on start unless one of the same name exists.
@@ -15,6 +18,7 @@ impl FromEnv for Settings {
         let settings = Settings {
             host: env.get("HOST", "0.0.0.0".to_string(), "listen address"),
             port: env.get("PORT", 8083, "listen port (0 = any free port)"),
+            faults: FaultSettings::from_env(env),
             controller_url: env.get(
                 "CONTROLLER_URL",
                 "http://localhost:8080".to_string(),

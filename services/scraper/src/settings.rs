@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use pkg_service::faults::FaultSettings;
 use pkg_service::{Env, FromEnv};
 
 use crate::guard::AllowList;
@@ -8,6 +9,8 @@ use crate::guard::AllowList;
 pub struct Settings {
     pub host: String,
     pub port: u16,
+    /// Fault injection for demos (off unless set).
+    pub faults: FaultSettings,
     /// Hosts and networks reachable despite the destination guard (demo and test sites).
     pub allow: AllowList,
     /// The largest page body read, in bytes; larger is 413.
@@ -30,6 +33,7 @@ impl FromEnv for Settings {
         Settings {
             host: env.get("HOST", "0.0.0.0".to_string(), "listen address"),
             port: env.get("PORT", 8081, "listen port (0 = any free port)"),
+            faults: FaultSettings::from_env(env),
             allow: env.get(
                 "SCRAPER_ALLOW_HOSTS",
                 AllowList::default(),

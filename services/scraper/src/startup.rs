@@ -31,11 +31,15 @@ impl Application {
         };
         let guard = DestinationGuard::new(settings.allow.clone());
         let max_redirects = settings.max_redirects;
+        let faults = pkg_service::faults::Faults::new(&settings.faults);
         let server = HttpServer::new(move || {
             // One fetcher per worker: awc clients are per-thread, and reused across requests.
             let fetcher = Fetcher::new(ExternalClient::new(&client_settings), guard.clone(), max_redirects);
             App::new()
+                // Outside in: RequestTracing, then faults, so an injected failure is in the span.
+                .wrap(faults.middleware())
                 .wrap(RequestTracing)
+                .configure(faults.configure())
                 .configure(pkg_api::extractor_configs(JSON_LIMIT))
                 .app_data(web::Data::new(fetcher))
                 .configure(routes::configure)

@@ -12,7 +12,7 @@ pub struct TestApp {
 /// The analyzer on port 0 with `max_bytes` as its text limit.
 pub async fn spawn_app_with(max_bytes: usize) -> TestApp {
     let collector = test_telemetry("analyzer");
-    let settings = Settings { host: "127.0.0.1".into(), port: 0, max_bytes };
+    let settings = Settings { host: "127.0.0.1".into(), faults: Default::default(), port: 0, max_bytes };
     let app = Application::build(settings).await.expect("the analyzer builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());

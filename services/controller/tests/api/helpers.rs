@@ -45,6 +45,7 @@ pub fn closed_port() -> u16 {
 pub async fn spawn_analyzer(port: u16) -> u16 {
     let app = skein_analyzer::Application::build(skein_analyzer::Settings {
         host: "127.0.0.1".into(),
+        faults: Default::default(),
         port,
         max_bytes: 2 << 20,
     })
@@ -58,6 +59,7 @@ pub async fn spawn_analyzer(port: u16) -> u16 {
 pub async fn spawn_scraper() -> u16 {
     let settings = skein_scraper::Settings {
         host: "127.0.0.1".into(),
+        faults: Default::default(),
         port: 0,
         allow: "127.0.0.0/8".parse().unwrap(),
         max_bytes: 1 << 20,
@@ -75,6 +77,7 @@ pub async fn spawn_scraper() -> u16 {
 pub fn settings(db: &TempDir, scraper_port: u16, analyzer_port: u16) -> Settings {
     Settings {
         host: "127.0.0.1".into(),
+        faults: Default::default(),
         port: 0,
         scraper_url: format!("http://127.0.0.1:{scraper_port}"),
         analyzer_url: format!("http://127.0.0.1:{analyzer_port}"),

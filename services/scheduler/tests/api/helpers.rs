@@ -44,6 +44,7 @@ pub struct TestApp {
 pub async fn spawn_pipeline(db: &TempDir) -> String {
     let analyzer = skein_analyzer::Application::build(skein_analyzer::Settings {
         host: "127.0.0.1".into(),
+        faults: Default::default(),
         port: 0,
         max_bytes: 2 << 20,
     })
@@ -53,6 +54,7 @@ pub async fn spawn_pipeline(db: &TempDir) -> String {
     actix_web::rt::spawn(analyzer.run_until_stopped());
     let scraper = skein_scraper::Application::build(skein_scraper::Settings {
         host: "127.0.0.1".into(),
+        faults: Default::default(),
         port: 0,
         allow: "127.0.0.0/8".parse().unwrap(),
         max_bytes: 1 << 20,
@@ -66,6 +68,7 @@ pub async fn spawn_pipeline(db: &TempDir) -> String {
     actix_web::rt::spawn(scraper.run_until_stopped());
     let controller = skein_controller::Application::build(skein_controller::Settings {
         host: "127.0.0.1".into(),
+        faults: Default::default(),
         port: 0,
         scraper_url: format!("http://127.0.0.1:{scraper_port}"),
         analyzer_url: format!("http://127.0.0.1:{analyzer_port}"),
@@ -86,6 +89,7 @@ pub async fn spawn_pipeline(db: &TempDir) -> String {
 pub fn settings(db: &TempDir, controller: &str) -> Settings {
     Settings {
         host: "127.0.0.1".into(),
+        faults: Default::default(),
         port: 0,
         controller_url: controller.to_owned(),
         database_url: db.database_url(),

@@ -115,3 +115,24 @@ async fn schedules_survive_a_restart_and_seeding_is_idempotent_by_name() {
     let error = start(broken).await.unwrap_err().to_string();
     assert!(error.contains("entry 0") && error.contains("broken"), "{error}");
 }
+
+#[actix_web::test]
+async fn the_demo_schedules_are_valid_and_point_at_pages_the_demo_site_serves() {
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let db = TempDir::new();
+    let mut with_demo = settings(&db, "http://127.0.0.1:9");
+    with_demo.schedules_file = Some(config.join("schedules/demo.json").display().to_string());
+    let app = start(with_demo).await.expect("the demo schedules load");
+    let listed = call(&app, "GET", "/api/v1/schedules", None).await.body;
+    let items = listed["items"].as_array().unwrap();
+    assert!(items.len() >= 3, "{listed}");
+    for schedule in items {
+        let url = url::Url::parse(schedule["url"].as_str().unwrap()).unwrap();
+        assert_eq!(url.host_str(), Some("demo-site"), "{schedule}");
+        let page = config.join("demo-site").join(url.path().trim_start_matches('/'));
+        assert!(page.is_file(), "{} is not served by the demo site", url.path());
+        let next = schedule["next_run_at"].as_str().expect("enabled with a next run");
+        let until = jiff::Timestamp::now().until(next.parse::<jiff::Timestamp>().unwrap()).unwrap();
+        assert!(until.get_seconds() <= 60, "demo schedules fire within a minute: {schedule}");
+    }
+}

@@ -15,6 +15,7 @@ pub struct TestApp {
 pub fn settings(allow: &str) -> Settings {
     Settings {
         host: "127.0.0.1".into(),
+        faults: Default::default(),
         port: 0,
         allow: allow.parse().expect("a valid allow list"),
         max_bytes: 64 * 1024,

@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""Skein's benchmarks: what tracing costs, measured side by side in one run.
+
+Run through scripts/bench.sh (it installs wrk and builds release binaries). Prints a table and
+writes BENCHMARKS.md. Every comparison is a ratio of two measurements taken in this run on this
+machine; absolute numbers are context only.
+
+Environment: BENCH_SECONDS (20) per load run, BENCH_CONNECTIONS (16), BENCH_ROUNDS (2).
+"""
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+PORTS = {"controller": 18080, "scraper": 18081, "analyzer": 18082, "scheduler": 18083}
+SITE_PORT, OTLP_PORT, HELLO_PORT = 18090, 14317, 18099
+PAGE = f"http://127.0.0.1:{SITE_PORT}/tracing-basics.html"
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def http_ok(port, path):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
+            s.sendall(f"GET {path} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
+            return s.recv(16).startswith(b"HTTP/1.1 200") or s.recv(16).startswith(b"HTTP/1.0 200")
+    except OSError:
+        return False
+
+
+def wait_http(port, path, timeout=30.0):
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        if http_ok(port, path):
+            return time.perf_counter() - start
+        time.sleep(0.001)
+    raise RuntimeError(f"port {port}{path} never answered 200")
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Stack:
+    """The four services (release builds) wired together, with fresh data."""
+
+    def __init__(self, tracing, logdir):
+        self.data = tempfile.mkdtemp(prefix="skein-bench-")
+        self.procs, self.startup = {}, {}
+        env = dict(os.environ, HOST="127.0.0.1", LOG_FORMAT="json", RUST_LOG="warn",
+                   OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{OTLP_PORT}")
+        for key in [k for k in env if k.startswith("OTEL_BSP") or k in ("OTEL_SDK_DISABLED", "OTEL_TRACES_SAMPLER")]:
+            del env[key]
+        if not tracing:
+            env["OTEL_SDK_DISABLED"] = "true"
+        extra = {
+            "analyzer": {},
+            "scraper": {"SCRAPER_ALLOW_HOSTS": "127.0.0.1"},
+            "controller": {"SCRAPER_URL": f"http://127.0.0.1:{PORTS['scraper']}",
+                           "ANALYZER_URL": f"http://127.0.0.1:{PORTS['analyzer']}",
+                           "DATABASE_URL": f"sqlite://{self.data}/controller.db"},
+            "scheduler": {"CONTROLLER_URL": f"http://127.0.0.1:{PORTS['controller']}",
+                          "DATABASE_URL": f"sqlite://{self.data}/scheduler.db"},
+        }
+        for name in ["analyzer", "scraper", "controller", "scheduler"]:
+            out = open(os.path.join(logdir, f"{name}-{'on' if tracing else 'off'}.log"), "ab")
+            started = time.perf_counter()
+            proc = subprocess.Popen([os.path.join(BIN, name)], env=dict(env, PORT=str(PORTS[name]), **extra[name]),
+                                    stdout=out, stderr=subprocess.STDOUT)
+            wait_http(PORTS[name], "/ready")
+            self.startup[name] = (time.perf_counter() - started) * 1000
+            self.procs[name] = proc
+
+    def rss(self):
+        return {name: rss_mb(p.pid) for name, p in self.procs.items()}
+
+    def stop(self):
+        codes = {}
+        for name in ["scheduler", "controller", "scraper", "analyzer"]:
+            p = self.procs[name]
+            p.send_signal(signal.SIGTERM)
+            codes[name] = p.wait(timeout=30)
+        shutil.rmtree(self.data, ignore_errors=True)
+        return codes
+
+
+def wrk(url, lua=None, seconds=SECONDS, connections=CONNECTIONS):
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if lua:
+        cmd += ["-s", lua]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+
+    def ms(label):
+        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": ms("50%"), "p99": ms("99%"), "requests": total,
+        "errors": (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, errors.groups())) if errors else 0),
+    }
+
+
+def post_json(port, path, body, timeout=60):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, r.read()
+
+
+class Receiver:
+    """trace-view --count: a real OTLP/gRPC receiver that only counts."""
+
+    def __init__(self, logdir):
+        self.out = os.path.join(logdir, "receiver.log")
+        self.proc = subprocess.Popen([os.path.join(BIN, "trace-view"), "--listen", f"127.0.0.1:{OTLP_PORT}", "--count"],
+                                     stdout=open(self.out, "w"), stderr=subprocess.STDOUT)
+        time.sleep(0.3)
+
+    def last_count(self):
+        lines = [l for l in open(self.out) if l.startswith("spans: ")]
+        return int(lines[-1].split()[1]) if lines else 0
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=10)
+        return self.last_count()
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
+    mem = next((int(l.split()[1]) // 1024 // 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    return f"{os.cpu_count()} cores ({cpu}), {mem} GiB RAM, Linux {platform.release()}, {rustc}"
+
+
+def main():
+    logdir = tempfile.mkdtemp(prefix="skein-bench-logs-")
+    lua = os.path.join(logdir, "scrape.lua")
+    with open(lua, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                f'wrk.body = \'{{"url": "{PAGE}", "force": true}}\'\n')
+    site = subprocess.Popen([os.path.join(BIN, "bench-site"), os.path.join(ROOT, "config/demo-site"), str(SITE_PORT)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_http(SITE_PORT, "/index.html")
+    results = {"on": [], "off": []}
+    extra = {}
+    try:
+        for round_ in range(ROUNDS):
+            for mode in ("on", "off"):
+                log(f"round {round_ + 1}/{ROUNDS}: pipeline with tracing {mode}")
+                receiver = Receiver(logdir) if mode == "on" else None
+                stack = Stack(mode == "on", logdir)
+                idle = stack.rss()
+                for _ in range(10):
+                    post_json(PORTS["controller"], "/api/v1/scrape", {"url": PAGE, "force": True})
+                spans_per_request = None
+                if receiver:
+                    time.sleep(6)  # one default batch delay: the warm-up spans are out
+                    spans_per_request = receiver.last_count() / 10
+                run = wrk(f"http://127.0.0.1:{PORTS['controller']}/api/v1/scrape", lua)
+                loaded = stack.rss()
+                codes = stack.stop()
+                run.update(startup=stack.startup, idle=idle, loaded=loaded, exit=codes)
+                if receiver:
+                    received = receiver.stop()
+                    expected = (run["requests"] + 10) * spans_per_request
+                    run.update(spans_per_request=spans_per_request, received=received, dropped=expected - received)
+                results[mode].append(run)
+                log(f"    {run['rps']:.0f} req/s, p50 {run['p50']:.2f} ms, p99 {run['p99']:.2f} ms, errors {run['errors']}")
+
+        log("floor: actix-web hello world")
+        hello = subprocess.Popen([os.path.join(BIN, "bench-hello"), str(HELLO_PORT)], stdout=subprocess.DEVNULL)
+        wait_http(HELLO_PORT, "/")
+        extra["hello"] = wrk(f"http://127.0.0.1:{HELLO_PORT}/")
+        hello.terminate()
+        hello.wait()
+
+        log("analyzer throughput on 1 MB of English prose")
+        text = re.sub(r"<[^>]+>", " ", open(os.path.join(ROOT, "config/demo-site/tracing-basics.html")).read())
+        text = re.sub(r"\s+", " ", text)
+        prose = (text * (1_000_000 // len(text) + 1))[:1_000_000]
+        stack = Stack(True, logdir)
+        times = []
+        for _ in range(12):
+            started = time.perf_counter()
+            status, _ = post_json(PORTS["analyzer"], "/v1/analyze", {"text": prose})
+            times.append(time.perf_counter() - started)
+            assert status == 200
+        stack.stop()
+        extra["analyzer_mb_s"] = 1.0 / statistics.median(times[2:])
+    finally:
+        site.terminate()
+
+    report(results, extra)
+
+
+def report(results, extra):
+    on, off = results["on"], results["off"]
+    mean = lambda runs, key: statistics.mean(r[key] for r in runs)
+    rps_on, rps_off = mean(on, "rps"), mean(off, "rps")
+    p50_add = mean(on, "p50") - mean(off, "p50")
+    p99_add = mean(on, "p99") - mean(off, "p99")
+    floor = extra["hello"]["rps"] / 4
+    services = ["controller", "scraper", "analyzer", "scheduler"]
+    startup = {s: max(r["startup"][s] for r in on + off) for s in services}
+    idle = {s: max(r["idle"][s] for r in on) for s in services}
+    loaded = {s: max(r["loaded"][s] for r in on) for s in services}
+    dropped = max(r["dropped"] for r in on)
+    errors = sum(r["errors"] for r in on + off)
+
+    def verdict(ok):
+        return "met" if ok else "**missed**"
+
+    rows = [
+        ("Throughput ratio, tracing on ÷ off (POST /api/v1/scrape, force)", f"{rps_on / rps_off:.3f} ({rps_on:.0f} vs {rps_off:.0f} req/s)", "≥ 0.95", verdict(rps_on / rps_off >= 0.95)),
+        ("Added p50 latency with tracing", f"{p50_add:+.3f} ms", "≤ 0.1 ms", verdict(p50_add <= 0.1)),
+        ("Added p99 latency with tracing", f"{p99_add:+.3f} ms", "(context)", ""),
+        ("Pipeline ÷ (hello-world ÷ 4)", f"{rps_on / floor:.2f} (hello world {extra['hello']['rps']:.0f} req/s)", "≥ 0.5", verdict(rps_on / floor >= 0.5)),
+        ("Spans dropped (default batch settings)", f"{dropped:.0f} of {sum(r['received'] for r in on):.0f} exported", "0", verdict(abs(dropped) < 1)),
+        ("Analyzer, 1 MB English prose", f"{extra['analyzer_mb_s']:.1f} MB/s (one request = one core)", "≥ 50 MB/s", verdict(extra["analyzer_mb_s"] >= 50)),
+        ("Request errors during the load runs", f"{errors}", "0", verdict(errors == 0)),
+    ]
+    for s in services:
+        rows.append((f"{s}: start to /ready", f"{startup[s]:.1f} ms", "≤ 50 ms", verdict(startup[s] <= 50)))
+    for s in services:
+        rows.append((f"{s}: RSS idle / after load", f"{idle[s]:.1f} MB / {loaded[s]:.1f} MB", "≤ 15 / ≤ 50 MB",
+                     verdict(idle[s] <= 15 and loaded[s] <= 50)))
+
+    table = "| measure | result | target | |\n| --- | --- | --- | --- |\n" + "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
+    print("\n" + table + "\n")
+    runs = "\n".join(
+        f"| {mode} | {i + 1} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['requests']} | {r['errors']} |"
+        for mode, rs in (("on", on), ("off", off)) for i, r in enumerate(rs))
+    doc = f"""# Skein benchmarks
+
+Written by `scripts/bench.sh` on {datetime.date.today().isoformat()}; rerun it to refresh this file.
+
+Machine: {machine()}.
+
+Load: wrk, 2 threads, {CONNECTIONS} connections, {SECONDS} s per run, {len(on)} rounds alternating
+tracing on (100 % sampling, OTLP/gRPC to a counting receiver, default batch settings) and off
+(`OTEL_SDK_DISABLED=true`). Pipeline request: `POST /api/v1/scrape {{"force": true}}` of a
+local page (controller → scraper → site, analyzer, SQLite). The load tool, the site, the
+receiver and the four services share the machine's cores, so absolute figures are low; the
+ratios compare like with like.
+
+{table}
+
+Per run:
+
+| tracing | round | req/s | p50 ms | p99 ms | requests | errors |
+| --- | --- | --- | --- | --- | --- | --- |
+{runs}
+"""
+    with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
+        f.write(doc)
+    print("wrote BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()
