@@ -20,19 +20,9 @@ pub fn binary(name: &str) -> String {
                 exe.parent().and_then(|d| d.parent()).ok_or("unexpected test binary location")?.to_path_buf();
             let profile_args: &[&str] = if dir.ends_with("release") { &["--release"] } else { &[] };
             let status = std::process::Command::new(env!("CARGO"))
-                .args([
-                    "build",
-                    "--quiet",
-                    "--bins",
-                    "-p",
-                    "skein-controller",
-                    "-p",
-                    "skein-scraper",
-                    "-p",
-                    "skein-analyzer",
-                    "-p",
-                    "skein-scheduler",
-                ])
+                // The feature set scripts/test.sh builds with: a no-op right after it (another
+                // set would rebuild shared crates back and forth).
+                .args(["build", "--quiet", "--workspace", "--all-features", "--bins"])
                 .args(profile_args)
                 .status()
                 .map_err(|e| format!("running cargo build: {e}"))?;
