@@ -20,9 +20,9 @@ pub fn binary(name: &str) -> String {
                 exe.parent().and_then(|d| d.parent()).ok_or("unexpected test binary location")?.to_path_buf();
             let profile_args: &[&str] = if dir.ends_with("release") { &["--release"] } else { &[] };
             let status = std::process::Command::new(env!("CARGO"))
-                // The feature set scripts/test.sh builds with: a no-op right after it (another
-                // set would rebuild shared crates back and forth).
-                .args(["build", "--quiet", "--workspace", "--all-features", "--bins"])
+                // Exactly what scripts/test.sh builds (tests too: their dev-dependencies change the
+                // feature set), so this is a no-op right after it instead of a rebuild.
+                .args(["build", "--quiet", "--workspace", "--all-features", "--all-targets"])
                 .args(profile_args)
                 .status()
                 .map_err(|e| format!("running cargo build: {e}"))?;
