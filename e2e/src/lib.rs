@@ -5,4 +5,4 @@ mod site;
 mod stack;
 
 pub use site::Site;
-pub use stack::{PATIENCE, Stack, binary};
+pub use stack::{PATIENCE, Stack, StackEnv, binary};

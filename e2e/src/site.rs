@@ -1,6 +1,7 @@
 //! A local web site standing in for the internet, recording the headers it receives.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use actix_web::dev::Service as _;
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -24,9 +25,96 @@ const SECOND: &str = r#"<!doctype html><html lang="en"><head><title>Service grap
 <p>Service graphs are drawn from pairs of client and server spans. Tempo pairs them by trace id and span id.</p>
 </body></html>"#;
 
+/// Pages that misbehave, for the bad-input and fault tests.
+fn hostile_pages(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/image",
+        web::get()
+            .to(|| async { HttpResponse::Ok().content_type("image/png").body(vec![0x89, b'P', b'N', b'G']) }),
+    )
+    .route(
+        "/big",
+        web::get().to(|| async {
+            HttpResponse::Ok()
+                .content_type("text/html")
+                .body(format!("<html><body>{}</body></html>", "<p>word</p>".repeat(40_000)))
+        }),
+    )
+    .route(
+        "/loop",
+        web::get().to(|| async { HttpResponse::Found().insert_header(("location", "/loop")).finish() }),
+    )
+    .route(
+        "/to-private",
+        web::get().to(|| async {
+            HttpResponse::Found().insert_header(("location", "http://10.0.0.1/admin")).finish()
+        }),
+    )
+    .route(
+        "/to-metadata",
+        web::get().to(|| async {
+            HttpResponse::MovedPermanently()
+                .insert_header(("location", "http://169.254.169.254/latest/meta-data/"))
+                .finish()
+        }),
+    )
+    .route(
+        "/bad-charset",
+        web::get().to(|| async {
+            HttpResponse::Ok()
+                .content_type("text/html; charset=klingon")
+                .body(b"<html><title>Qapla\xff</title></html>".to_vec())
+        }),
+    )
+    .route(
+        "/slow-headers",
+        web::get().to(|| async {
+            actix_web::rt::time::sleep(Duration::from_secs(5)).await;
+            HttpResponse::Ok().content_type("text/html").body(ARTICLE)
+        }),
+    )
+    .route(
+        "/slow-body",
+        web::get().to(|| async {
+            // Headers at once, then the body stalls: only a whole-exchange timeout catches it.
+            let body = futures_util::stream::unfold(0u8, |step| async move {
+                match step {
+                    0 => Some((Ok::<_, actix_web::Error>(web::Bytes::from_static(b"<html><body>")), 1)),
+                    1 => {
+                        actix_web::rt::time::sleep(Duration::from_secs(5)).await;
+                        Some((Ok(web::Bytes::from_static(b"late</body></html>")), 2))
+                    }
+                    _ => None,
+                }
+            });
+            HttpResponse::Ok().content_type("text/html").streaming(body)
+        }),
+    )
+    .route(
+        "/delayed",
+        web::get().to(|| async {
+            actix_web::rt::time::sleep(Duration::from_millis(400)).await;
+            HttpResponse::Ok().content_type("text/html").body(ARTICLE)
+        }),
+    )
+    .route(
+        "/very-slow",
+        web::get().to(|| async {
+            actix_web::rt::time::sleep(Duration::from_secs(3)).await;
+            HttpResponse::Ok().content_type("text/html").body(SECOND)
+        }),
+    );
+}
+
 impl Site {
-    /// Serves `/article` and `/second` on an ephemeral loopback port.
+    /// Serves the pages on an ephemeral port of 127.0.0.1.
     pub async fn start() -> Site {
+        Site::start_on("127.0.0.1").await
+    }
+
+    /// Serves the pages on an ephemeral port of `ip` (any 127.x.y.z works on Linux): a site
+    /// on 127.0.0.2 can be allowed while 127.0.0.1 stays blocked.
+    pub async fn start_on(ip: &str) -> Site {
         let received: Arc<Received> = Arc::default();
         let sink = Arc::clone(&received);
         let server = HttpServer::new(move || {
@@ -49,11 +137,12 @@ impl Site {
                     "/second",
                     web::get().to(|| async { HttpResponse::Ok().content_type("text/html").body(SECOND) }),
                 )
+                .configure(hostile_pages)
         })
-        .workers(1)
-        .bind(("127.0.0.1", 0))
+        .workers(2)
+        .bind((ip, 0))
         .expect("the site binds");
-        let base = format!("http://127.0.0.1:{}", server.addrs()[0].port());
+        let base = format!("http://{ip}:{}", server.addrs()[0].port());
         actix_web::rt::spawn(server.run());
         Site { base, received }
     }

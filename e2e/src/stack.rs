@@ -36,6 +36,26 @@ pub fn binary(name: &str) -> String {
     dir.join(name).display().to_string()
 }
 
+/// Extra environment per service, on top of the wiring [`Stack`] does itself.
+#[derive(Debug, Clone, Default)]
+pub struct StackEnv {
+    pub analyzer: Vec<(String, String)>,
+    pub scraper: Vec<(String, String)>,
+    pub controller: Vec<(String, String)>,
+    pub scheduler: Vec<(String, String)>,
+}
+
+impl StackEnv {
+    /// `SCRAPER_ALLOW_HOSTS`, and short job retries so tests do not wait for backoff.
+    pub fn allowing(allow: &str) -> Self {
+        StackEnv {
+            scraper: vec![("SCRAPER_ALLOW_HOSTS".into(), allow.into())],
+            controller: vec![("JOB_RETRY_BASE_MS".into(), "100".into())],
+            ..StackEnv::default()
+        }
+    }
+}
+
 /// All four services, exporting to `endpoint`, with their data under `data_dir`.
 pub struct Stack {
     pub analyzer: ServiceProcess,
@@ -44,19 +64,23 @@ pub struct Stack {
     pub scheduler: ServiceProcess,
     endpoint: String,
     data_dir: PathBuf,
+    env: StackEnv,
 }
 
 impl Stack {
     /// Starts analyzer, scraper, controller and scheduler in dependency order, each on an
     /// ephemeral port, and waits until every one is ready. `allow` is `SCRAPER_ALLOW_HOSTS`.
     pub async fn start(endpoint: &str, data_dir: PathBuf, allow: &str) -> Stack {
-        let analyzer = start("analyzer", endpoint, &[]);
-        let scraper = start("scraper", endpoint, &[("SCRAPER_ALLOW_HOSTS", allow)]);
-        let mut stack_env = StackEnv { endpoint: endpoint.to_owned(), data_dir: data_dir.clone() };
-        let controller = stack_env.controller(&scraper, &analyzer);
-        let scheduler = stack_env.scheduler(&controller);
+        Stack::start_with(endpoint, data_dir, StackEnv::allowing(allow)).await
+    }
+
+    pub async fn start_with(endpoint: &str, data_dir: PathBuf, env: StackEnv) -> Stack {
+        let analyzer = start("analyzer", endpoint, "0", &env.analyzer, &[]);
+        let scraper = start("scraper", endpoint, "0", &env.scraper, &[]);
+        let controller = start_controller(endpoint, &data_dir, "0", &env.controller, &scraper, &analyzer);
+        let scheduler = start_scheduler(endpoint, &data_dir, &env.scheduler, &controller);
         let stack =
-            Stack { analyzer, scraper, controller, scheduler, endpoint: endpoint.to_owned(), data_dir };
+            Stack { analyzer, scraper, controller, scheduler, endpoint: endpoint.to_owned(), data_dir, env };
         for service in [&stack.analyzer, &stack.scraper, &stack.controller, &stack.scheduler] {
             wait_ready(service).await;
         }
@@ -70,48 +94,90 @@ impl Stack {
             let status = service.terminate(PATIENCE).unwrap_or_else(|e| panic!("{e}"));
             assert!(status.success(), "clean exit expected: {status:?}; stderr: {}", service.stderr());
         }
-        let mut env = StackEnv { endpoint: self.endpoint.clone(), data_dir: self.data_dir.clone() };
-        self.controller = env.controller(&self.scraper, &self.analyzer);
-        self.scheduler = env.scheduler(&self.controller);
+        self.controller = start_controller(
+            &self.endpoint,
+            &self.data_dir,
+            "0",
+            &self.env.controller,
+            &self.scraper,
+            &self.analyzer,
+        );
+        self.scheduler =
+            start_scheduler(&self.endpoint, &self.data_dir, &self.env.scheduler, &self.controller);
         wait_ready(&self.controller).await;
         wait_ready(&self.scheduler).await;
     }
-}
 
-struct StackEnv {
-    endpoint: String,
-    data_dir: PathBuf,
-}
-
-impl StackEnv {
-    fn controller(&mut self, scraper: &ServiceProcess, analyzer: &ServiceProcess) -> ServiceProcess {
-        let db = format!("sqlite://{}/controller.db", self.data_dir.display());
-        start(
-            "controller",
+    /// Kills the controller outright (no drain, no flush) and starts it again on the same
+    /// port and data: a crash.
+    pub async fn crash_and_restart_controller(&mut self) {
+        let port = self.controller.port.to_string();
+        self.controller.kill();
+        self.controller = start_controller(
             &self.endpoint,
-            &[
-                ("SCRAPER_URL", &scraper.url("")),
-                ("ANALYZER_URL", &analyzer.url("")),
-                ("DATABASE_URL", &db),
-                ("GRAFANA_URL", "http://localhost:3000"),
-                ("JOB_RETRY_BASE_MS", "100"),
-            ],
-        )
+            &self.data_dir,
+            &port,
+            &self.env.controller,
+            &self.scraper,
+            &self.analyzer,
+        );
+        wait_ready(&self.controller).await;
     }
 
-    fn scheduler(&mut self, controller: &ServiceProcess) -> ServiceProcess {
-        let db = format!("sqlite://{}/scheduler.db", self.data_dir.display());
-        start("scheduler", &self.endpoint, &[("CONTROLLER_URL", &controller.url("")), ("DATABASE_URL", &db)])
+    /// Kills the analyzer; [`Stack::start_analyzer_again`] brings it back on the same port.
+    pub fn kill_analyzer(&mut self) {
+        self.analyzer.kill();
+    }
+
+    pub async fn start_analyzer_again(&mut self) {
+        let port = self.analyzer.port.to_string();
+        self.analyzer = start("analyzer", &self.endpoint, &port, &self.env.analyzer, &[]);
+        wait_ready(&self.analyzer).await;
     }
 }
 
-fn start(name: &str, endpoint: &str, env: &[(&str, &str)]) -> ServiceProcess {
+fn start_controller(
+    endpoint: &str,
+    data: &std::path::Path,
+    port: &str,
+    extra: &[(String, String)],
+    scraper: &ServiceProcess,
+    analyzer: &ServiceProcess,
+) -> ServiceProcess {
+    let db = format!("sqlite://{}/controller.db", data.display());
+    let wiring = [
+        ("SCRAPER_URL", scraper.url("")),
+        ("ANALYZER_URL", analyzer.url("")),
+        ("DATABASE_URL", db),
+        ("GRAFANA_URL", "http://localhost:3000".into()),
+    ];
+    start("controller", endpoint, port, extra, &wiring)
+}
+
+fn start_scheduler(
+    endpoint: &str,
+    data: &std::path::Path,
+    extra: &[(String, String)],
+    controller: &ServiceProcess,
+) -> ServiceProcess {
+    let db = format!("sqlite://{}/scheduler.db", data.display());
+    start("scheduler", endpoint, "0", extra, &[("CONTROLLER_URL", controller.url("")), ("DATABASE_URL", db)])
+}
+
+fn start(
+    name: &str,
+    endpoint: &str,
+    port: &str,
+    extra: &[(String, String)],
+    wiring: &[(&str, String)],
+) -> ServiceProcess {
     let mut cmd = service_command(&binary(name));
-    cmd.env("PORT", "0")
+    cmd.env("PORT", port)
         .env("HOST", "127.0.0.1")
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .envs(env.iter().copied());
+        .envs(wiring.iter().map(|(k, v)| (k, v)))
+        .envs(extra.iter().map(|(k, v)| (k, v)));
     ServiceProcess::spawn(name, cmd, PATIENCE).unwrap_or_else(|e| panic!("{e}"))
 }
 

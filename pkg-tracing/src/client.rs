@@ -319,8 +319,26 @@ fn payload_error(target: &str, settings: &ClientSettings, error: PayloadError) -
     }
 }
 
-/// `url.full` without credentials, and with query values hidden: they often hold tokens.
+/// Query keys whose values stay visible in `url.full` and logs (`URL_QUERY_ALLOWLIST`, set by
+/// `init`); every other value is replaced.
+static QUERY_ALLOWLIST: OnceLock<Vec<String>> = OnceLock::new();
+
+pub(crate) fn set_query_allowlist(keys: Vec<String>) {
+    let _ = QUERY_ALLOWLIST.set(keys);
+}
+
+/// A URL as text, redacted like [`redact_url`]; text that is not a URL is returned unchanged.
+pub fn redact_url_str(url: &str) -> String {
+    url.parse::<Uri>().map(|u| redact_url(&u)).unwrap_or_else(|_| url.to_owned())
+}
+
+/// `url.full` without credentials, and with query values hidden unless their key is in
+/// `URL_QUERY_ALLOWLIST`: values often carry tokens, and spans and logs outlive requests.
 pub fn redact_url(uri: &Uri) -> String {
+    redact_url_keeping(uri, QUERY_ALLOWLIST.get().map(Vec::as_slice).unwrap_or_default())
+}
+
+fn redact_url_keeping(uri: &Uri, keep: &[String]) -> String {
     let scheme = uri.scheme_str().unwrap_or("http");
     let host = uri.host().unwrap_or_default();
     let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
@@ -330,8 +348,8 @@ pub fn redact_url(uri: &Uri) -> String {
             .split('&')
             .filter(|pair| !pair.is_empty())
             .map(|pair| match pair.split_once('=') {
-                Some((key, _)) => format!("{key}=REDACTED"),
-                None => pair.to_owned(),
+                Some((key, _)) if !keep.iter().any(|k| k == key) => format!("{key}=REDACTED"),
+                _ => pair.to_owned(),
             })
             .collect();
         out.push('?');
@@ -348,5 +366,11 @@ mod tests {
     fn redaction_drops_credentials_and_query_values() {
         let uri: Uri = "https://user:secret@example.com:8443/a/b?token=abc&page=2&flag".parse().unwrap();
         assert_eq!(redact_url(&uri), "https://example.com:8443/a/b?token=REDACTED&page=REDACTED&flag");
+        let keep = vec!["page".to_owned()];
+        assert_eq!(
+            redact_url_keeping(&uri, &keep),
+            "https://example.com:8443/a/b?token=REDACTED&page=2&flag"
+        );
+        assert_eq!(redact_url_str("not a url at all"), "not a url at all");
     }
 }

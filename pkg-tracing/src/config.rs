@@ -57,6 +57,8 @@ pub struct TelemetryConfig {
     pub sampler: SamplerConfig,
     pub log_format: LogFormat,
     pub log_filter: String,
+    /// `URL_QUERY_ALLOWLIST`: query keys whose values are kept in `url.full` and logs.
+    pub url_query_allowlist: Vec<String>,
     /// `OTEL_BSP_SCHEDULE_DELAY`: how long spans wait to be exported in a batch.
     pub bsp_schedule_delay: Duration,
 }
@@ -159,6 +161,9 @@ impl TelemetryConfig {
             sampler,
             log_format,
             log_filter,
+            url_query_allowlist: get("URL_QUERY_ALLOWLIST")
+                .map(|v| v.split(',').map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect())
+                .unwrap_or_default(),
             bsp_schedule_delay,
         })
     }

@@ -25,7 +25,9 @@ mod telemetry;
 pub mod harness;
 
 pub use blocking::spawn_blocking_in_span;
-pub use client::{ClientError, ClientSettings, ExternalClient, HttpReply, InternalClient, redact_url};
+pub use client::{
+    ClientError, ClientSettings, ExternalClient, HttpReply, InternalClient, redact_url, redact_url_str,
+};
 pub use config::{
     ConfigError, DEFAULT_OTLP_ENDPOINT, ExporterKind, LogFormat, SamplerConfig, TelemetryConfig,
 };
@@ -49,6 +51,7 @@ pub const ENV_HELP: &str = "\
   OTEL_SDK_DISABLED                    true: export nothing, still forward context (default: false)
   OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_EXPORT_TIMEOUT
                                        batch span processor (SDK defaults)
+  URL_QUERY_ALLOWLIST                  query keys whose values show in url.full and logs (default: none)
   RUST_LOG                             log filter (default: info)
   LOG_FORMAT                           json|pretty (default: pretty on a terminal, else json)
 ";

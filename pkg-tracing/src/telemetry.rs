@@ -53,6 +53,7 @@ pub fn init(service_name: &str, service_version: &str) -> Result<TelemetryGuard,
 
 /// [`init`] with an already-resolved configuration.
 pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, InitError> {
+    crate::client::set_query_allowlist(config.url_query_allowlist.clone());
     opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),

@@ -77,18 +77,26 @@ impl ServiceProcess {
 
     /// Sends SIGTERM and waits for the exit (a clean one drains, flushes spans and exits 0).
     pub fn terminate(&mut self, patience: Duration) -> Result<ExitStatus, String> {
+        self.signal_term()?;
+        self.wait_exit(patience)
+    }
+
+    /// Sends SIGTERM without waiting: the caller keeps working while the service drains.
+    pub fn signal_term(&self) -> Result<(), String> {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().map_err(|e| e.to_string())?;
-        if !sent.success() {
-            return Err(format!("could not signal {} ({pid})", self.name));
-        }
+        if sent.success() { Ok(()) } else { Err(format!("could not signal {} ({pid})", self.name)) }
+    }
+
+    /// Waits for the process to exit on its own.
+    pub fn wait_exit(&mut self, patience: Duration) -> Result<ExitStatus, String> {
         let deadline = Instant::now() + patience;
         loop {
             if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
                 return Ok(status);
             }
             if Instant::now() > deadline {
-                return Err(format!("{} did not exit within {patience:?} of SIGTERM", self.name));
+                return Err(format!("{} did not exit within {patience:?}", self.name));
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -17,7 +17,7 @@ impl FromEnv for Settings {
             host: env.get("HOST", "0.0.0.0".to_string(), "listen address"),
             port: env.get("PORT", 8082, "listen port (0 = any free port)"),
             faults: FaultSettings::from_env(env),
-            max_bytes: env.get("ANALYZER_MAX_BYTES", 2 * 1024 * 1024, "largest text accepted, in bytes"),
+            max_bytes: env.get("ANALYZER_MAX_BYTES", 1024 * 1024, "largest text accepted, in bytes (1 MiB)"),
         }
     }
 }

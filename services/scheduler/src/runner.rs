@@ -68,11 +68,11 @@ pub fn run_span(schedule: &Schedule, root: bool) -> tracing::Span {
     if root {
         tracing::info_span!(parent: None, "schedule.run", otel.name = "schedule.run", otel.status_code = Empty,
             schedule.id = %schedule.id, schedule.name = %schedule.name, schedule.cron = %schedule.cron,
-            schedule.trigger = "cron", url.full = %schedule.url)
+            schedule.trigger = "cron", url.full = %pkg_tracing::redact_url_str(&schedule.url))
     } else {
         tracing::info_span!("schedule.run", otel.name = "schedule.run", otel.status_code = Empty,
             schedule.id = %schedule.id, schedule.name = %schedule.name, schedule.cron = %schedule.cron,
-            schedule.trigger = "manual", url.full = %schedule.url)
+            schedule.trigger = "manual", url.full = %pkg_tracing::redact_url_str(&schedule.url))
     }
 }
 

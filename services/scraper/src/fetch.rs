@@ -66,7 +66,11 @@ impl Fetcher {
                     });
                 }
                 redirects += 1;
-                tracing::info!(from = %current, to = %location, "following redirect");
+                tracing::info!(
+                    from = %pkg_tracing::redact_url_str(current.as_str()),
+                    to = %pkg_tracing::redact_url_str(location),
+                    "following redirect"
+                );
                 current = current.join(location)?;
                 continue;
             }

@@ -114,7 +114,7 @@ impl Worker {
             job.attempt = job.attempts,
             job.max_attempts = job.max_attempts,
             job.queue_wait_ms = pkg_service::time::millis_since(&job.run_after) as i64,
-            url.full = %job.url,
+            url.full = %pkg_tracing::redact_url_str(&job.url),
         );
         // The submitting request's span is the parent: the job joins that trace.
         let _ = span.set_parent(pkg_tracing::context_from_headers(&carried));

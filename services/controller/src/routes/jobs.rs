@@ -16,7 +16,7 @@ pub async fn submit(
     let url = NormalizedUrl::parse(&order.url)?;
     let job =
         state.queue.submit(url.as_str(), order.force, state.job_max_attempts).await.map_err(internal)?;
-    tracing::info!(job.id = %job.id, url = %url, "job queued");
+    tracing::info!(job.id = %job.id, url = %pkg_tracing::redact_url_str(url.as_str()), "job queued");
     Ok(HttpResponse::Accepted()
         .insert_header((LOCATION, format!("/api/v1/jobs/{}", job.id)))
         .json(job.to_json(&state.grafana_url)))

@@ -1,0 +1,206 @@
+//! Faults with real processes: a callee killed and restarted, SIGTERM under load, a crash
+//! with a job running, and injected faults for the demo.
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use pkg_tracing::harness::{Collector, EdgeKind, PEER_ATTRIBUTES, SpanKind, service_graph};
+use serde_json::{Value, json};
+use skein_e2e::{PATIENCE, Site, Stack, StackEnv};
+
+use crate::helpers::{TempDir, call};
+
+async fn wait_job(stack: &Stack, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let job = call("GET", &stack.controller.url(&format!("/api/v1/jobs/{id}")), None).await.body;
+        if done(&job) {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job {id} never {what}: {job}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_killed_analyzer_fails_requests_with_the_cause_and_queued_jobs_recover_when_it_returns() {
+    let collector = Collector::start().unwrap();
+    let site = Site::start().await;
+    let data = TempDir::new("killed");
+    let mut env = StackEnv::allowing("127.0.0.1/32");
+    env.controller.push(("JOB_MAX_ATTEMPTS".into(), "30".into()));
+    let mut stack = Stack::start_with(&collector.endpoint(), data.0.clone(), env).await;
+    let order = json!({ "url": site.url("/article"), "force": true });
+    // Jobs whose page takes 400 ms: they are all still scraping when the analyzer dies.
+    let slow_order = json!({ "url": site.url("/delayed"), "force": true });
+    let mut jobs = Vec::new();
+    for _ in 0..10 {
+        let submitted = call("POST", &stack.controller.url("/api/v1/jobs"), Some(slow_order.clone())).await;
+        jobs.push(submitted.body["id"].as_str().unwrap().to_owned());
+    }
+    stack.kill_analyzer();
+    let down = call("POST", &stack.controller.url("/api/v1/scrape"), Some(order.clone())).await;
+    assert_eq!(
+        (down.status, down.body["error"]["code"].as_str()),
+        (503, Some("analyzer_unavailable")),
+        "{}",
+        down.body
+    );
+    assert!(down.body["error"]["message"].as_str().unwrap().contains("unreachable"));
+    let trace = down.trace_id.clone().unwrap();
+    let spans = collector.wait_for_span(&trace, "POST /api/v1/scrape", PATIENCE).await.unwrap();
+    let failed_call = spans
+        .iter()
+        .find(|s| s.kind == SpanKind::Client && s.name == "POST /v1/analyze")
+        .expect("the failed call's span");
+    assert!(
+        failed_call.is_error() && failed_call.events.iter().any(|(n, _)| n == "exception"),
+        "{failed_call:?}"
+    );
+
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    stack.start_analyzer_again().await;
+    let back = Instant::now();
+    let recovered = call("POST", &stack.controller.url("/api/v1/scrape"), Some(order.clone())).await;
+    println!(
+        "first request after the analyzer's restart: {} in {:.0} ms",
+        recovered.status,
+        back.elapsed().as_secs_f64() * 1e3
+    );
+    assert_eq!(recovered.status, 201, "the first request after the restart succeeds: {}", recovered.body);
+    for id in &jobs {
+        let job = wait_job(&stack, id, "succeeded", |j| j["status"] == "succeeded").await;
+        assert!(job["attempts"].as_i64().unwrap() >= 1);
+    }
+    let urls: Vec<String> =
+        jobs.iter().map(|id| stack.controller.url(&format!("/api/v1/jobs/{id}"))).collect();
+    let retried = join_all(urls.iter().map(|url| call("GET", url, None))).await;
+    assert!(
+        retried.iter().any(|r| r.body["attempts"].as_i64() > Some(1)),
+        "some jobs met the outage and retried"
+    );
+}
+
+#[actix_web::test]
+async fn sigterm_under_load_drains_in_flight_requests_then_flushes_every_span() {
+    let collector = Collector::start().unwrap();
+    let site = Site::start().await;
+    let data = TempDir::new("sigterm");
+    let mut stack = Stack::start(&collector.endpoint(), data.0.clone(), "127.0.0.1/32").await;
+    // A 5 s batch delay: without the flush at exit, these spans would be lost.
+    let order = json!({ "url": site.url("/delayed"), "force": true });
+    let url = stack.controller.url("/api/v1/scrape");
+    let requests = join_all((0..20).map(|_| call("POST", &url, Some(order.clone()))));
+    let stop = async {
+        actix_web::rt::time::sleep(Duration::from_millis(150)).await;
+        stack.controller.signal_term().unwrap();
+    };
+    let (replies, ()) = futures_util::join!(requests, stop);
+    let status = stack.controller.wait_exit(PATIENCE).unwrap();
+    assert!(status.success(), "exit code 0 after draining: {status:?}");
+    for reply in &replies {
+        assert!(
+            reply.status == 201 || reply.status == 200,
+            "an in-flight request was dropped: {} {}",
+            reply.status,
+            reply.body
+        );
+        let trace = reply.trace_id.as_deref().unwrap();
+        assert!(
+            collector.trace(trace).iter().any(|s| s.service == "controller" && s.kind == SpanKind::Server),
+            "the controller's span of trace {trace} was not flushed before exit"
+        );
+    }
+    println!("SIGTERM with {} requests in flight: all completed, all root spans exported", replies.len());
+}
+
+#[actix_web::test]
+async fn a_job_running_when_the_controller_crashes_is_run_again_after_the_restart() {
+    let collector = Collector::start().unwrap();
+    let site = Site::start().await;
+    let data = TempDir::new("crash");
+    let mut stack = Stack::start(&collector.endpoint(), data.0.clone(), "127.0.0.1/32").await;
+    let submitted =
+        call("POST", &stack.controller.url("/api/v1/jobs"), Some(json!({ "url": site.url("/very-slow") })))
+            .await;
+    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    wait_job(&stack, &id, "running", |j| j["status"] == "running").await;
+    stack.crash_and_restart_controller().await;
+    let job = wait_job(&stack, &id, "succeeded", |j| j["status"] == "succeeded").await;
+    assert_eq!(job["attempts"], 2, "the interrupted attempt counts, and the job ran again: {job}");
+}
+
+#[actix_web::test]
+async fn injected_faults_are_real_errors_marked_on_the_span_and_can_be_switched_off() {
+    let collector = Collector::start().unwrap();
+    let site = Site::start().await;
+    let data = TempDir::new("faults");
+    let mut env = StackEnv::allowing("127.0.0.1/32");
+    env.analyzer.push(("ADMIN_TOKEN".into(), "s3cret-token".into()));
+    let stack = Stack::start_with(&collector.endpoint(), data.0.clone(), env).await;
+    let admin = stack.analyzer.url("/admin/faults");
+    let put = |body: Value, token: &'static str| {
+        let admin = admin.clone();
+        async move {
+            let client = awc::Client::new();
+            let mut response = client
+                .put(&admin)
+                .insert_header(("authorization", format!("Bearer {token}")))
+                .send_json(&body)
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    assert_eq!(put(json!({ "error_rate": 1.0 }), "wrong").await.0, 401);
+    assert_eq!(put(json!({ "error_rate": 2.0 }), "s3cret-token").await.0, 400);
+    let disabled = call("GET", &stack.controller.url("/admin/faults"), None).await;
+    assert_eq!((disabled.status, disabled.body["error"]["code"].as_str()), (404, Some("admin_disabled")));
+    assert_eq!(
+        put(json!({ "error_rate": 1.0 }), "s3cret-token").await,
+        (200, json!({ "error_rate": 1.0, "latency_ms": "0" }))
+    );
+
+    let order = json!({ "url": site.url("/article"), "force": true });
+    let failed = call("POST", &stack.controller.url("/api/v1/scrape"), Some(order.clone())).await;
+    assert_eq!(
+        (failed.status, failed.body["error"]["code"].as_str()),
+        (502, Some("analyzer_error")),
+        "{}",
+        failed.body
+    );
+    assert!(failed.body["error"]["message"].as_str().unwrap().contains("Injected fault"));
+    let trace = failed.trace_id.unwrap();
+    let spans = collector.wait_for_span(&trace, "POST /api/v1/scrape", PATIENCE).await.unwrap();
+    let injected = spans
+        .iter()
+        .find(|s| s.service == "analyzer" && s.kind == SpanKind::Server)
+        .expect("the analyzer's span");
+    assert!(injected.is_error());
+    assert_eq!(injected.attr("fault.injected"), Some(&pkg_tracing::harness::AttrValue::Bool(true)));
+    let edges = service_graph(&spans, &PEER_ATTRIBUTES);
+    assert!(
+        edges.iter().any(|e| e.client == "controller"
+            && e.server == "analyzer"
+            && e.kind == EdgeKind::Paired
+            && e.failed == 1),
+        "{edges:?}"
+    );
+    assert_eq!(
+        call("GET", &stack.analyzer.url("/health"), None).await.status,
+        200,
+        "probes are never faulted"
+    );
+
+    assert_eq!(put(json!({ "error_rate": 0.0, "latency_ms": "300" }), "s3cret-token").await.0, 200);
+    let started = Instant::now();
+    let slow = call("POST", &stack.analyzer.url("/v1/analyze"), Some(json!({ "text": "fine" }))).await;
+    assert_eq!(slow.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300), "the injected latency applies");
+    assert_eq!(put(json!({ "error_rate": 0.0, "latency_ms": 0 }), "s3cret-token").await.0, 200);
+    assert_eq!(
+        call("POST", &stack.controller.url("/api/v1/scrape"), Some(order)).await.status,
+        201,
+        "switched off again"
+    );
+}

@@ -1,0 +1,98 @@
+//! What every end-to-end test uses: HTTP calls, traces that have settled, a data directory.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use pkg_tracing::harness::{Collector, RecordedSpan};
+use serde_json::Value;
+use skein_e2e::PATIENCE;
+
+pub struct Reply {
+    pub status: u16,
+    pub trace_id: Option<String>,
+    pub body: Value,
+}
+
+pub async fn call(method: &str, url: &str, body: Option<Value>) -> Reply {
+    let client = awc::Client::builder().timeout(PATIENCE).finish();
+    let request = client.request(method.parse().unwrap(), url);
+    let mut response = match body {
+        Some(body) => request.send_json(&body).await,
+        None => request.send().await,
+    }
+    .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let bytes = response.body().limit(8 << 20).await.expect("a body");
+    let trace_id = response
+        .headers()
+        .get("traceresponse")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split('-').nth(1))
+        .map(str::to_owned);
+    Reply {
+        status: response.status().as_u16(),
+        trace_id,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+pub fn services(spans: &[RecordedSpan]) -> BTreeSet<&str> {
+    spans.iter().map(|s| s.service.as_str()).collect()
+}
+
+/// Waits until the trace holds spans from every one of `expected` services and has been quiet
+/// for a moment (late batches), then returns it.
+pub async fn settled_trace(collector: &Collector, trace_id: &str, expected: &[&str]) -> Vec<RecordedSpan> {
+    let what = format!("trace {trace_id} with spans from {expected:?}");
+    collector
+        .wait_for(&what, PATIENCE, |spans| {
+            let names: BTreeSet<&str> =
+                spans.iter().filter(|s| s.trace_id == trace_id).map(|s| s.service.as_str()).collect();
+            expected.iter().all(|e| names.contains(e))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut last = 0;
+    loop {
+        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+        let count = collector.trace(trace_id).len();
+        if count == last {
+            return collector.trace(trace_id);
+        }
+        last = count;
+    }
+}
+
+/// A directory for the services' data, removed at the end of the test.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("skein-e2e-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Sends `body` as is, with `content_type`: for bodies that are not valid JSON on purpose.
+pub async fn call_raw(method: &str, url: &str, content_type: &str, body: impl Into<String>) -> Reply {
+    let client = awc::Client::builder().timeout(PATIENCE).finish();
+    let mut response = client
+        .request(method.parse().unwrap(), url)
+        .insert_header(("content-type", content_type))
+        .send_body(body.into())
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let bytes = response.body().limit(8 << 20).await.expect("a body");
+    Reply {
+        status: response.status().as_u16(),
+        trace_id: None,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
