@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain, if it is missing:
-#   promtool (Debian's prometheus package) and PyYAML, for scripts/check-deploy.py.
+#   promtool (Debian's prometheus package) and PyYAML, for scripts/check-deploy.py;
+#   cargo-deny, for the licence, ban and source checks.
 set -euo pipefail
 
 if ! command -v promtool >/dev/null 2>&1; then
@@ -8,6 +9,11 @@ if ! command -v promtool >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  echo "installing cargo-deny from crates.io (a few minutes, once per machine)"
+  cargo install cargo-deny --locked --quiet --version 0.20.2
 fi
 
 if ! python3 -c 'import yaml' >/dev/null 2>&1; then

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "test dependencies (promtool, PyYAML)"
+step "test dependencies (promtool, PyYAML, cargo-deny)"
 bash scripts/install-test-deps.sh
 
 step "formatting"
@@ -18,6 +18,9 @@ dupes=$(cargo tree --workspace --all-features --locked -d --depth 0 -e normal --
 if [ -n "$dupes" ]; then
   echo "duplicate OpenTelemetry crates:"; echo "$dupes"; exit 1
 fi
+
+step "cargo deny: bans (duplicate versions), licences, sources"
+cargo deny check bans licenses sources
 
 step "Docker stack files (no Docker needed)"
 python3 scripts/check-deploy.py
