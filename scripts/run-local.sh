@@ -38,7 +38,7 @@ cleanup() {
   for pid in "${PIDS[@]:2}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]:2}"; do wait "$pid" 2>/dev/null || true; done
   sleep 2   # the viewer prints the last traces once they have been quiet for its idle time
-  for pid in "${PIDS[@]:0:2}"; do kill -INT "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]:0:2}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "==> stopped; data kept in data/local/"
 }

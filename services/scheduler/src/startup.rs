@@ -27,7 +27,9 @@ impl Application {
         let pool = pkg_service::sqlite::open(&settings.database_url, &MIGRATOR).await?;
         let store = Store::new(pool);
         if let Some(path) = &settings.schedules_file {
-            let added = crate::seed::seed(&store, path).await?;
+            // One trace for the seeding, instead of a stray root span per statement.
+            let span = tracing::info_span!("schedules.seed", file = %path);
+            let added = tracing::Instrument::instrument(crate::seed::seed(&store, path), span).await?;
             tracing::info!(file = %path, added, "demo schedules seeded");
         }
         let wake = Arc::new(Notify::new());
