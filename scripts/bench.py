@@ -194,6 +194,18 @@ def main():
                 results[mode].append(run)
                 log(f"    {run['rps']:.0f} req/s, p50 {run['p50']:.2f} ms, p99 {run['p99']:.2f} ms, errors {run['errors']}")
 
+        log("tracing on, collector down (nothing listens on the OTLP port)")
+        stack = Stack(True, logdir)
+        for _ in range(10):
+            post_json(PORTS["controller"], "/api/v1/scrape", {"url": PAGE, "force": True})
+        down = wrk(f"http://127.0.0.1:{PORTS['controller']}/api/v1/scrape", lua)
+        down["loaded"] = stack.rss()
+        warnings = sum(open(os.path.join(logdir, f"{n}-on.log")).read().count("span export failed") for n in PORTS)
+        stack.stop()
+        down["warnings"] = warnings
+        extra["down"] = down
+        log(f"    {down['rps']:.0f} req/s, p50 {down['p50']:.2f} ms, export-failure warnings logged: {warnings}")
+
         log("floor: actix-web hello world")
         hello = subprocess.Popen([os.path.join(BIN, "bench-hello"), str(HELLO_PORT)], stdout=subprocess.DEVNULL)
         wait_http(HELLO_PORT, "/")
@@ -245,6 +257,10 @@ def report(results, extra):
         ("Spans dropped (default batch settings)", f"{dropped:.0f} of {sum(r['received'] for r in on):.0f} exported", "0", verdict(abs(dropped) < 1)),
         ("Analyzer, 1 MB English prose", f"{extra['analyzer_mb_s']:.1f} MB/s (one request = one core)", "≥ 50 MB/s", verdict(extra["analyzer_mb_s"] >= 50)),
         ("Request errors during the load runs", f"{errors}", "0", verdict(errors == 0)),
+        ("Collector down: p50 latency vs collector up", f"{extra['down']['p50'] / mean(on, 'p50'):.3f}× ({extra['down']['p50']:.2f} vs {mean(on, 'p50'):.2f} ms)", "≤ 1.05×", verdict(extra['down']['p50'] <= 1.05 * mean(on, 'p50'))),
+        ("Collector down: throughput vs collector up", f"{extra['down']['rps'] / rps_on:.3f}", "(context)", ""),
+        ("Collector down: export-failure warnings logged", f"{extra['down']['warnings']} for {extra['down']['requests']} requests", "one per outage per service", verdict(extra['down']['warnings'] <= 4)),
+        ("Collector down: controller RSS after load", f"{extra['down']['loaded']['controller']:.1f} MB", "bounded (queue capped at 2048 spans)", ""),
     ]
     for s in services:
         rows.append((f"{s}: start to /ready", f"{startup[s]:.1f} ms", "≤ 50 ms", verdict(startup[s] <= 50)))

@@ -41,8 +41,7 @@ pub use propagation::{context_from_headers, current_context_headers, tracerespon
 pub use telemetry::{InitError, TelemetryGuard, init, init_with};
 
 /// The telemetry variables, for a service's `--help`.
-pub const ENV_HELP: &str = "\
-  OTEL_SERVICE_NAME                    service.name (default: the service's own name)
+pub const ENV_HELP: &str = "  OTEL_SERVICE_NAME                    service.name (default: the service's own name)
   OTEL_RESOURCE_ATTRIBUTES             extra resource attributes, k=v,k2=v2
   OTEL_EXPORTER_OTLP_ENDPOINT          OTLP/gRPC collector (default: http://localhost:4317)
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT   same, for traces only; wins over the above
