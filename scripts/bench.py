@@ -40,7 +40,7 @@ def http_ok(port, path):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
             s.sendall(f"GET {path} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
-            return s.recv(16).startswith(b"HTTP/1.1 200") or s.recv(16).startswith(b"HTTP/1.0 200")
+            return s.recv(16).split(b" ")[1:2] == [b"200"]
     except OSError:
         return False
 
@@ -141,6 +141,8 @@ class Receiver:
         self.proc = subprocess.Popen([os.path.join(BIN, "trace-view"), "--listen", f"127.0.0.1:{OTLP_PORT}", "--count"],
                                      stdout=open(self.out, "w"), stderr=subprocess.STDOUT)
         time.sleep(0.3)
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the OTLP receiver did not start: {open(self.out).read().strip()}")
 
     def last_count(self):
         lines = [l for l in open(self.out) if l.startswith("spans: ")]
@@ -165,12 +167,16 @@ def main():
     with open(lua, "w") as f:
         f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                 f'wrk.body = \'{{"url": "{PAGE}", "force": true}}\'\n')
+    for port in [SITE_PORT, OTLP_PORT, HELLO_PORT, *PORTS.values()]:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                sys.exit(f"bench: port {port} is in use; stop what holds it first")
     site = subprocess.Popen([os.path.join(BIN, "bench-site"), os.path.join(ROOT, "config/demo-site"), str(SITE_PORT)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_http(SITE_PORT, "/index.html")
     results = {"on": [], "off": []}
     extra = {}
     try:
+        wait_http(SITE_PORT, "/index.html")
         for round_ in range(ROUNDS):
             for mode in ("on", "off"):
                 log(f"round {round_ + 1}/{ROUNDS}: pipeline with tracing {mode}")

@@ -1,5 +1,6 @@
 //! One pass over the text: words, sentences, paragraphs and phrase breaks.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// A word as it appears in the text.
@@ -24,6 +25,21 @@ pub struct Document<'a> {
     pub words: Vec<Word<'a>>,
     pub sentences: Vec<Sentence>,
     pub paragraphs: usize,
+}
+
+/// Every word in lower case, computed once for all stages. Words already in lower case
+/// (most of them) are borrowed, not copied.
+pub fn lowered<'a>(doc: &Document<'a>) -> Vec<Cow<'a, str>> {
+    doc.words
+        .iter()
+        .map(|w| {
+            if w.text.chars().any(char::is_uppercase) {
+                Cow::Owned(w.text.to_lowercase())
+            } else {
+                Cow::Borrowed(w.text)
+            }
+        })
+        .collect()
 }
 
 fn is_sentence_end(c: char) -> bool {

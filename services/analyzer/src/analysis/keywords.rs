@@ -1,6 +1,8 @@
 //! Keywords by term frequency, key phrases by RAKE, and tags from the keywords.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::ops::Range;
 
 use pkg_api::{KeyPhrase, Keyword};
 
@@ -8,11 +10,11 @@ use super::document::Document;
 
 /// Stop words of the text's language plus English (pages mix in English navigation and
 /// boilerplate), compared in lower case.
-pub struct StopWords(HashSet<&'static str>);
+pub struct StopWords(foldhash::HashSet<&'static str>);
 
 impl StopWords {
     pub fn for_language(code: &str) -> Self {
-        let mut set: HashSet<&'static str> =
+        let mut set: foldhash::HashSet<&'static str> =
             stop_words::lookup("en").unwrap_or_default().iter().copied().collect();
         if code != "en"
             && let Some(words) = stop_words::lookup(code)
@@ -25,68 +27,76 @@ impl StopWords {
     fn contains(&self, lower: &str) -> bool {
         self.0.contains(lower)
     }
-}
 
-/// A term worth counting: not a stop word, not a number, at least three characters.
-fn is_content(lower: &str, stop: &StopWords) -> bool {
-    lower.chars().count() >= 3 && !lower.chars().all(|c| c.is_numeric()) && !stop.contains(lower)
+    /// For each word: is it a content word (not a stop word, not a number, 3+ characters)?
+    pub fn content_mask(&self, lower: &[Cow<'_, str>]) -> Vec<bool> {
+        lower
+            .iter()
+            .map(|w| w.chars().nth(2).is_some() && !w.chars().all(char::is_numeric) && !self.contains(w))
+            .collect()
+    }
 }
 
 /// The `limit` most frequent content terms; ties broken alphabetically so output is stable.
-pub fn keywords(doc: &Document<'_>, stop: &StopWords, limit: usize) -> Vec<Keyword> {
-    let mut counts: HashMap<String, usize> = HashMap::new();
+pub fn keywords(lower: &[Cow<'_, str>], content: &[bool], limit: usize) -> Vec<Keyword> {
+    let mut counts: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
     let mut total = 0usize;
-    for word in &doc.words {
-        let lower = word.text.to_lowercase();
-        if is_content(&lower, stop) {
-            total += 1;
-            *counts.entry(lower).or_default() += 1;
-        }
+    for (word, _) in lower.iter().zip(content).filter(|(_, c)| **c) {
+        total += 1;
+        *counts.entry(word.as_ref()).or_default() += 1;
     }
-    let mut ranked: Vec<(String, usize)> = counts.into_iter().collect();
-    ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
+    ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     ranked
         .into_iter()
         .take(limit)
-        .map(|(term, count)| Keyword { term, count, score: round3(count as f64 / total as f64) })
+        .map(|(term, count)| Keyword {
+            term: term.to_owned(),
+            count,
+            score: round3(count as f64 / total as f64),
+        })
         .collect()
 }
 
 /// RAKE (Rose et al., 2010): candidate phrases are runs of content words between stop words
 /// and punctuation; a word scores degree ÷ frequency; a phrase the sum of its words. Phrases
 /// of two to four words only: one word is a keyword, five are a sentence.
-pub fn key_phrases(doc: &Document<'_>, stop: &StopWords, limit: usize) -> Vec<KeyPhrase> {
-    let mut phrases: Vec<Vec<String>> = Vec::new();
-    let mut current: Vec<String> = Vec::new();
+pub fn key_phrases(
+    doc: &Document<'_>,
+    lower: &[Cow<'_, str>],
+    content: &[bool],
+    limit: usize,
+) -> Vec<KeyPhrase> {
+    // Phrases as index ranges into the words: no copying while scanning.
+    let mut phrases: Vec<Range<usize>> = Vec::new();
     for sentence in &doc.sentences {
-        for word in &doc.words[sentence.words.clone()] {
-            let lower = word.text.to_lowercase();
-            let content = is_content(&lower, stop);
-            if word.breaks_phrase || !content {
-                phrases.push(std::mem::take(&mut current));
-            }
-            if content {
-                current.push(lower);
+        let mut start = sentence.words.start;
+        for i in sentence.words.clone() {
+            if doc.words[i].breaks_phrase || !content[i] {
+                phrases.push(start..i);
+                start = if content[i] { i } else { i + 1 };
             }
         }
-        phrases.push(std::mem::take(&mut current));
+        phrases.push(start..sentence.words.end);
     }
     phrases.retain(|p| (2..=4).contains(&p.len()));
 
-    let mut frequency: HashMap<&str, f64> = HashMap::new();
-    let mut degree: HashMap<&str, f64> = HashMap::new();
+    let mut frequency: foldhash::HashMap<&str, f64> = foldhash::HashMap::default();
+    let mut degree: foldhash::HashMap<&str, f64> = foldhash::HashMap::default();
     for phrase in &phrases {
-        for word in phrase {
+        for word in &lower[phrase.clone()] {
             *frequency.entry(word).or_default() += 1.0;
             *degree.entry(word).or_default() += phrase.len() as f64;
         }
     }
-    let mut scored: HashMap<String, f64> = HashMap::new();
+    let mut scored: foldhash::HashMap<Vec<&str>, f64> = foldhash::HashMap::default();
     for phrase in &phrases {
-        let score = phrase.iter().map(|w| degree[w.as_str()] / frequency[w.as_str()]).sum();
-        scored.insert(phrase.join(" "), score);
+        let words: Vec<&str> = lower[phrase.clone()].iter().map(AsRef::as_ref).collect();
+        let score = words.iter().map(|w| degree[w] / frequency[w]).sum();
+        scored.insert(words, score);
     }
-    let mut ranked: Vec<(String, f64)> = scored.into_iter().collect();
+    let mut ranked: Vec<(String, f64)> =
+        scored.into_iter().map(|(words, score)| (words.join(" "), score)).collect();
     ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     ranked.into_iter().take(limit).map(|(phrase, score)| KeyPhrase { phrase, score: round3(score) }).collect()
 }
@@ -109,6 +119,17 @@ fn round3(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::document::lowered;
+
+    fn run_keywords(doc: &Document<'_>, language: &str, limit: usize) -> Vec<Keyword> {
+        let lower = lowered(doc);
+        keywords(&lower, &StopWords::for_language(language).content_mask(&lower), limit)
+    }
+
+    fn run_phrases(doc: &Document<'_>, limit: usize) -> Vec<KeyPhrase> {
+        let lower = lowered(doc);
+        key_phrases(doc, &lower, &StopWords::for_language("en").content_mask(&lower), limit)
+    }
 
     const TEXT: &str = "Rust services emit traces. Distributed tracing connects services. \
         Tempo stores traces and draws a service graph; distributed tracing shows latency.";
@@ -116,7 +137,7 @@ mod tests {
     #[test]
     fn keywords_are_frequent_content_words_without_stop_words() {
         let doc = Document::parse(TEXT);
-        let found = keywords(&doc, &StopWords::for_language("en"), 3);
+        let found = run_keywords(&doc, "en", 3);
         let terms: Vec<&str> = found.iter().map(|k| k.term.as_str()).collect();
         assert_eq!(terms, ["distributed", "services", "traces"]);
         assert_eq!(found[0].count, 2);
@@ -126,7 +147,7 @@ mod tests {
     #[test]
     fn key_phrases_are_multi_word_runs_ranked_by_rake() {
         let doc = Document::parse(TEXT);
-        let phrases = key_phrases(&doc, &StopWords::for_language("en"), 10);
+        let phrases = run_phrases(&doc, 10);
         let names: Vec<&str> = phrases.iter().map(|p| p.phrase.as_str()).collect();
         assert_eq!(
             names,
@@ -144,7 +165,7 @@ mod tests {
     #[test]
     fn phrases_do_not_cross_punctuation() {
         let doc = Document::parse("graph theory, tracing systems");
-        let phrases = key_phrases(&doc, &StopWords::for_language("en"), 5);
+        let phrases = run_phrases(&doc, 5);
         let names: Vec<&str> = phrases.iter().map(|p| p.phrase.as_str()).collect();
         assert_eq!(names.len(), 2, "{names:?}");
         assert!(!names.iter().any(|p| p.contains("theory tracing")), "{names:?}");
@@ -163,7 +184,7 @@ mod tests {
     #[test]
     fn other_languages_use_their_own_stop_words() {
         let doc = Document::parse("Der Hund und die Katze. Der Hund schläft und die Katze spielt.");
-        let found = keywords(&doc, &StopWords::for_language("de"), 2);
+        let found = run_keywords(&doc, "de", 2);
         let terms: Vec<&str> = found.iter().map(|k| k.term.as_str()).collect();
         assert_eq!(terms, ["hund", "katze"]);
     }

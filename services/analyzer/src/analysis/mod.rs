@@ -16,26 +16,29 @@ pub const WORDS_PER_MINUTE: f64 = 230.0;
 
 /// Analyses `text`. Never panics: empty, non-English and very long texts all give a result.
 pub fn analyze(text: &str) -> Analysis {
-    let doc =
-        tracing::info_span!("analyze.tokenize", text.bytes = text.len()).in_scope(|| Document::parse(text));
+    let (doc, lower) = tracing::info_span!("analyze.tokenize", text.bytes = text.len()).in_scope(|| {
+        let doc = Document::parse(text);
+        let lower = document::lowered(&doc);
+        (doc, lower)
+    });
     let language = tracing::info_span!("analyze.language").in_scope(|| language::detect(text));
     let readability = tracing::info_span!("analyze.readability").in_scope(|| readability::score(&doc));
     let (keywords, key_phrases, tags) = tracing::info_span!("analyze.keywords", language = %language.code)
         .in_scope(|| {
-            let stop = keywords::StopWords::for_language(&language.code);
-            let keywords = keywords::keywords(&doc, &stop, 10);
-            let phrases = keywords::key_phrases(&doc, &stop, 5);
+            let content = keywords::StopWords::for_language(&language.code).content_mask(&lower);
+            let keywords = keywords::keywords(&lower, &content, 10);
+            let phrases = keywords::key_phrases(&doc, &lower, &content, 5);
             let tags = keywords::tags(&keywords, 5);
             (keywords, phrases, tags)
         });
-    let sentiment = tracing::info_span!("analyze.sentiment").in_scope(|| sentiment::score(&doc));
+    let sentiment = tracing::info_span!("analyze.sentiment").in_scope(|| sentiment::score(&doc, &lower));
     let counts = Counts {
         characters: text.chars().count(),
         words: doc.words.len(),
         sentences: doc.sentences.len(),
         paragraphs: doc.paragraphs,
     };
-    let quality = quality::score(&doc, &readability);
+    let quality = quality::score(&doc, &lower, &readability);
     Analysis {
         language,
         reading_time_s: (counts.words as f64 / WORDS_PER_MINUTE * 60.0).ceil() as u32,

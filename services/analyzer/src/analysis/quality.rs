@@ -8,13 +8,13 @@
 //!   and at 1 (repetition spam, or word lists);
 //! * sentence shape = 1 for a mean of 8..=25 words a sentence, falling to 0 at 0 and at 50.
 
-use std::collections::HashSet;
+use std::borrow::Cow;
 
 use pkg_api::Readability;
 
 use super::document::Document;
 
-pub fn score(doc: &Document<'_>, readability: &Readability) -> f64 {
+pub fn score(doc: &Document<'_>, lower: &[Cow<'_, str>], readability: &Readability) -> f64 {
     let words = doc.words.len();
     if words == 0 {
         return 0.0;
@@ -22,7 +22,7 @@ pub fn score(doc: &Document<'_>, readability: &Readability) -> f64 {
     let length = (words as f64 / 300.0).min(1.0);
     let ease = readability.flesch_reading_ease;
     let readable = plateau(ease, 10.0, 30.0, 80.0, 100.0);
-    let distinct = doc.words.iter().map(|w| w.text.to_lowercase()).collect::<HashSet<_>>().len();
+    let distinct = lower.iter().map(AsRef::<str>::as_ref).collect::<foldhash::HashSet<&str>>().len();
     let diversity = plateau(distinct as f64 / words as f64, 0.0, 0.3, 0.7, 1.0);
     let mean_sentence = words as f64 / doc.sentences.len().max(1) as f64;
     let shape = plateau(mean_sentence, 0.0, 8.0, 25.0, 50.0);
@@ -50,7 +50,7 @@ mod tests {
 
     fn quality(text: &str) -> f64 {
         let doc = Document::parse(text);
-        score(&doc, &readability::score(&doc))
+        score(&doc, &crate::analysis::document::lowered(&doc), &readability::score(&doc))
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! around "but", amplified by closing exclamation marks; normalised to -1..1. The text's score
 //! is the mean over its sentences.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use pkg_api::Sentiment;
 use unicase::UniCase;
@@ -75,12 +77,24 @@ const DECREMENTS: &[&str] = &[
     "somewhat",
 ];
 
-pub fn score(doc: &Document<'_>) -> Sentiment {
-    let lexicon: &HashMap<UniCase<&str>, f64> = &vader_sentiment::LEXICON;
+/// The VADER lexicon keyed by lower-case word, built once: a plain hash of the lower-cased
+/// word is several times cheaper than the crate's case-insensitive `UniCase` keys.
+fn lexicon() -> &'static foldhash::HashMap<String, f64> {
+    static LEXICON: OnceLock<foldhash::HashMap<String, f64>> = OnceLock::new();
+    LEXICON.get_or_init(|| {
+        let source: &HashMap<UniCase<&str>, f64> = &vader_sentiment::LEXICON;
+        source.iter().map(|(word, valence)| (word.to_lowercase(), *valence)).collect()
+    })
+}
+
+pub fn score(doc: &Document<'_>, lower: &[Cow<'_, str>]) -> Sentiment {
+    let lexicon = lexicon();
     let mut total = 0.0;
+    let mut words: Vec<&str> = Vec::new();
     for sentence in &doc.sentences {
-        let words: Vec<&str> = doc.words[sentence.words.clone()].iter().map(|w| w.text).collect();
-        total += sentence_compound(lexicon, &words, sentence.exclamations);
+        words.clear();
+        words.extend(doc.words[sentence.words.clone()].iter().map(|w| w.text));
+        total += sentence_compound(lexicon, &words, &lower[sentence.words.clone()], sentence.exclamations);
     }
     let mean = if doc.sentences.is_empty() { 0.0 } else { total / doc.sentences.len() as f64 };
     let score = (mean * 1000.0).round() / 1000.0;
@@ -98,28 +112,34 @@ fn is_all_caps(word: &str) -> bool {
     word.chars().count() > 1 && word.chars().any(char::is_alphabetic) && !word.chars().any(char::is_lowercase)
 }
 
-fn is_negation(word: &str) -> bool {
-    let lower = word.to_lowercase();
-    lower.ends_with("n't") || lower.ends_with("n’t") || NEGATIONS.contains(&lower.as_str())
+/// `lower` is the word in lower case.
+fn is_negation(lower: &str) -> bool {
+    lower.ends_with("n't") || lower.ends_with("n’t") || NEGATIONS.contains(&lower)
 }
 
-fn booster(word: &str) -> f64 {
-    let lower = word.to_lowercase();
-    if INCREMENTS.contains(&lower.as_str()) {
+/// `lower` is the word in lower case.
+fn booster(lower: &str) -> f64 {
+    if INCREMENTS.contains(&lower) {
         BOOST
-    } else if DECREMENTS.contains(&lower.as_str()) {
+    } else if DECREMENTS.contains(&lower) {
         -BOOST
     } else {
         0.0
     }
 }
 
-fn sentence_compound(lexicon: &HashMap<UniCase<&str>, f64>, words: &[&str], exclamations: usize) -> f64 {
+/// `words` as written (case matters for emphasis), `lower` the same words in lower case.
+fn sentence_compound(
+    lexicon: &foldhash::HashMap<String, f64>,
+    words: &[&str],
+    lower: &[Cow<'_, str>],
+    exclamations: usize,
+) -> f64 {
     let mixed_caps = words.iter().any(|w| is_all_caps(w)) && words.iter().any(|w| !is_all_caps(w));
     let mut valences = vec![0.0; words.len()];
     for (i, word) in words.iter().enumerate() {
-        let Some(&base) = lexicon.get(&UniCase::new(*word)) else { continue };
-        if booster(word) != 0.0 {
+        let Some(&base) = lexicon.get(lower[i].as_ref()) else { continue };
+        if booster(&lower[i]) != 0.0 {
             continue; // an intensifier is not itself sentiment
         }
         let mut valence = base;
@@ -128,7 +148,7 @@ fn sentence_compound(lexicon: &HashMap<UniCase<&str>, f64>, words: &[&str], excl
         }
         for distance in 1..=3.min(i) {
             let before = words[i - distance];
-            let mut boost = booster(before);
+            let mut boost = booster(&lower[i - distance]);
             if boost != 0.0 {
                 if mixed_caps && is_all_caps(before) {
                     boost += CAPS_BOOST * boost.signum();
@@ -136,7 +156,7 @@ fn sentence_compound(lexicon: &HashMap<UniCase<&str>, f64>, words: &[&str], excl
                 let fade = [1.0, 0.95, 0.9][distance - 1];
                 valence += boost * fade * valence.signum();
             }
-            if is_negation(before) {
+            if is_negation(&lower[i - distance]) {
                 valence *= NEGATION;
             }
         }
@@ -160,7 +180,8 @@ mod tests {
     use super::*;
 
     fn of(text: &str) -> Sentiment {
-        score(&Document::parse(text))
+        let doc = Document::parse(text);
+        score(&doc, &crate::analysis::document::lowered(&doc))
     }
 
     #[test]
