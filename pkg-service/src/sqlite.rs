@@ -10,9 +10,21 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use tracing::Span;
 use tracing::field::Empty;
 
+/// A SQLite database as two pools: readers in parallel, and exactly one writer connection.
+///
+/// SQLite admits one writer at a time. With writes spread over a pool, concurrent writers
+/// collide and wait in SQLite's busy handler, which sleeps in growing steps (hundreds of
+/// milliseconds at the tail). A single writer connection turns that into an orderly queue
+/// in the pool: the same throughput ceiling, without the sleeping.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub read: SqlitePool,
+    pub write: SqlitePool,
+}
+
 /// Opens (creating if missing, with its directory) the database at `url` and applies
 /// `migrator`'s pending migrations. WAL lets readers and the writer proceed together.
-pub async fn open(url: &str, migrator: &Migrator) -> anyhow::Result<SqlitePool> {
+pub async fn open(url: &str, migrator: &Migrator) -> anyhow::Result<Db> {
     use anyhow::Context as _;
     if let Some(dir) = file_path(url).and_then(|p| std::path::Path::new(&p).parent().map(ToOwned::to_owned))
         && !dir.as_os_str().is_empty()
@@ -27,13 +39,18 @@ pub async fn open(url: &str, migrator: &Migrator) -> anyhow::Result<SqlitePool> 
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(5))
         .foreign_keys(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
         .await
         .with_context(|| format!("opening {url}"))?;
-    migrator.run(&pool).await.context("applying database migrations")?;
-    Ok(pool)
+    migrator.run(&write).await.context("applying database migrations")?;
+    let read = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("opening {url} for reading"))?;
+    Ok(Db { read, write })
 }
 
 /// The file behind a `sqlite:` URL, if it names one.

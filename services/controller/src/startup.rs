@@ -27,8 +27,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = pkg_service::sqlite::open(&settings.database_url, &MIGRATOR).await?;
-        let store = Store::new(pool);
+        let db = pkg_service::sqlite::open(&settings.database_url, &MIGRATOR).await?;
+        let store = Store::new(db);
         let resumed = store.requeue_interrupted_jobs().await.context("requeueing interrupted jobs")?;
         if resumed > 0 {
             tracing::warn!(jobs = resumed, "jobs interrupted by the last shutdown are queued again");

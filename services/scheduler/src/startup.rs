@@ -24,8 +24,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = pkg_service::sqlite::open(&settings.database_url, &MIGRATOR).await?;
-        let store = Store::new(pool);
+        let db = pkg_service::sqlite::open(&settings.database_url, &MIGRATOR).await?;
+        let store = Store::new(db);
         if let Some(path) = &settings.schedules_file {
             // One trace for the seeding, instead of a stray root span per statement.
             let span = tracing::info_span!("schedules.seed", file = %path);

@@ -1,9 +1,8 @@
 //! Schedules in SQLite. Reads and writes made for a request or a run are CLIENT spans
 //! (`scheduler-db` on the map); the run loop's own polling is not traced.
 
-use pkg_service::sqlite::{DbSpans, traced};
+use pkg_service::sqlite::{Db, DbSpans, traced};
 use serde_json::{Value, json};
-use sqlx::SqlitePool;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -73,30 +72,30 @@ macro_rules! columns {
 
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    db: Db,
     spans: DbSpans,
 }
 
 impl Store {
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool, spans: DbSpans::new("scheduler") }
+    pub fn new(db: Db) -> Self {
+        Self { db, spans: DbSpans::new("scheduler") }
     }
 
     /// The store answers a trivial query. For readiness probes, which are not traced.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1").execute(&self.db.read).await.map(|_| ())
     }
 
     pub async fn list(&self) -> Result<Vec<Schedule>, sqlx::Error> {
         let sql = concat!("SELECT ", columns!(), " FROM schedules ORDER BY name");
-        traced(self.spans.span("SELECT", "schedules"), sqlx::query_as(sql).fetch_all(&self.pool)).await
+        traced(self.spans.span("SELECT", "schedules"), sqlx::query_as(sql).fetch_all(&self.db.read)).await
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Schedule>, sqlx::Error> {
         let sql = concat!("SELECT ", columns!(), " FROM schedules WHERE id = ?1");
         traced(
             self.spans.span("SELECT", "schedules"),
-            sqlx::query_as(sql).bind(id).fetch_optional(&self.pool),
+            sqlx::query_as(sql).bind(id).fetch_optional(&self.db.read),
         )
         .await
     }
@@ -106,7 +105,7 @@ impl Store {
             self.spans.span("SELECT", "schedules"),
             sqlx::query_scalar("SELECT 1 FROM schedules WHERE name = ?1")
                 .bind(name)
-                .fetch_optional(&self.pool),
+                .fetch_optional(&self.db.read),
         )
         .await?;
         Ok(found.is_some())
@@ -131,7 +130,7 @@ impl Store {
                 .bind(d.enabled)
                 .bind(&d.next_run_at)
                 .bind(&now)
-                .fetch_one(&self.pool),
+                .fetch_one(&self.db.write),
         )
         .await
     }
@@ -153,7 +152,7 @@ impl Store {
                 .bind(d.enabled)
                 .bind(&d.next_run_at)
                 .bind(pkg_service::time::now())
-                .fetch_optional(&self.pool),
+                .fetch_optional(&self.db.write),
         )
         .await
     }
@@ -161,7 +160,7 @@ impl Store {
     pub async fn delete(&self, id: &str) -> Result<bool, sqlx::Error> {
         let done = traced(
             self.spans.span("DELETE", "schedules"),
-            sqlx::query("DELETE FROM schedules WHERE id = ?1").bind(id).execute(&self.pool),
+            sqlx::query("DELETE FROM schedules WHERE id = ?1").bind(id).execute(&self.db.write),
         )
         .await?;
         Ok(done.rows_affected() > 0)
@@ -183,7 +182,7 @@ impl Store {
                 .bind(run.error)
                 .bind(run.job_id)
                 .bind(run.next_run_at)
-                .fetch_optional(&self.pool),
+                .fetch_optional(&self.db.write),
         )
         .await
     }
@@ -193,7 +192,7 @@ impl Store {
         sqlx::query("UPDATE schedules SET next_run_at = ?2 WHERE id = ?1")
             .bind(id)
             .bind(next_run_at)
-            .execute(&self.pool)
+            .execute(&self.db.write)
             .await
             .map(|_| ())
     }
@@ -205,13 +204,13 @@ impl Store {
             columns!(),
             " FROM schedules WHERE enabled = 1 AND next_run_at IS NOT NULL AND next_run_at <= ?1 ORDER BY next_run_at"
         );
-        sqlx::query_as(sql).bind(now).fetch_all(&self.pool).await
+        sqlx::query_as(sql).bind(now).fetch_all(&self.db.read).await
     }
 
     /// The earliest next run of an enabled schedule. Not traced.
     pub async fn next_due(&self) -> Result<Option<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT MIN(next_run_at) FROM schedules WHERE enabled = 1")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.db.read)
             .await
     }
 }

@@ -89,7 +89,7 @@ impl Store {
         let sql = concat!("SELECT ", document_columns!(), " FROM documents WHERE url = ?1");
         traced(
             self.spans.span("SELECT", "documents"),
-            sqlx::query_as(sql).bind(url).fetch_optional(&self.pool),
+            sqlx::query_as(sql).bind(url).fetch_optional(&self.db.read),
         )
         .await
     }
@@ -98,7 +98,7 @@ impl Store {
         let sql = concat!("SELECT ", document_columns!(), " FROM documents WHERE id = ?1");
         traced(
             self.spans.span("SELECT", "documents"),
-            sqlx::query_as(sql).bind(id).fetch_optional(&self.pool),
+            sqlx::query_as(sql).bind(id).fetch_optional(&self.db.read),
         )
         .await
     }
@@ -125,7 +125,7 @@ impl Store {
         };
         let rows: Vec<Document> = traced(
             self.spans.span("SELECT", "documents"),
-            sqlx::query_as(sql).bind(after).bind(limit + 1).bind(tag).fetch_all(&self.pool),
+            sqlx::query_as(sql).bind(after).bind(limit + 1).bind(tag).fetch_all(&self.db.read),
         )
         .await?;
         Ok(paginate(rows, limit, |d| &d.id))
@@ -147,7 +147,7 @@ impl Store {
                trace_id = excluded.trace_id
              RETURNING ", document_columns!());
         let write = async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.db.write.begin().await?;
             let document: Document = sqlx::query_as(sql)
                 .bind(&id)
                 .bind(new.url)
@@ -175,13 +175,14 @@ impl Store {
                 .bind(&document.id)
                 .execute(&mut *tx)
                 .await?;
-            for tag in &tags {
-                sqlx::query("INSERT OR IGNORE INTO document_tags (document_id, tag) VALUES (?1, ?2)")
-                    .bind(&document.id)
-                    .bind(tag)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            // All tags in one statement: the write transaction stays short.
+            sqlx::query(
+                "INSERT OR IGNORE INTO document_tags (document_id, tag) SELECT ?1, value FROM json_each(?2)",
+            )
+            .bind(&document.id)
+            .bind(to_json(&tags))
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok(document)
         };
@@ -192,7 +193,7 @@ impl Store {
     pub async fn delete_document(&self, id: &str) -> Result<bool, sqlx::Error> {
         let done = traced(
             self.spans.span("DELETE", "documents"),
-            sqlx::query("DELETE FROM documents WHERE id = ?1").bind(id).execute(&self.pool),
+            sqlx::query("DELETE FROM documents WHERE id = ?1").bind(id).execute(&self.db.write),
         )
         .await?;
         Ok(done.rows_affected() > 0)
@@ -205,7 +206,7 @@ impl Store {
             sqlx::query_as(
                 "SELECT tag, COUNT(*) AS count FROM document_tags GROUP BY tag ORDER BY count DESC, tag ASC",
             )
-            .fetch_all(&self.pool),
+            .fetch_all(&self.db.read),
         )
         .await
     }

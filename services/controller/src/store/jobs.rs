@@ -126,14 +126,14 @@ impl Store {
                 .bind(new.traceparent)
                 .bind(new.baggage)
                 .bind(&now)
-                .fetch_one(&self.pool),
+                .fetch_one(&self.db.write),
         )
         .await
     }
 
     pub async fn job(&self, id: &str) -> Result<Option<Job>, sqlx::Error> {
         let sql = concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = ?1");
-        traced(self.spans.span("SELECT", "jobs"), sqlx::query_as(sql).bind(id).fetch_optional(&self.pool))
+        traced(self.spans.span("SELECT", "jobs"), sqlx::query_as(sql).bind(id).fetch_optional(&self.db.read))
             .await
     }
 
@@ -155,7 +155,7 @@ impl Store {
                 .bind(after)
                 .bind(limit + 1)
                 .bind(status.map(JobStatus::as_str))
-                .fetch_all(&self.pool),
+                .fetch_all(&self.db.read),
         )
         .await?;
         Ok(paginate(rows, limit, |j| &j.id))
@@ -169,7 +169,7 @@ impl Store {
         );
         traced(
             self.spans.span("UPDATE", "jobs"),
-            sqlx::query_as(sql).bind(id).bind(pkg_service::time::now()).fetch_optional(&self.pool),
+            sqlx::query_as(sql).bind(id).bind(pkg_service::time::now()).fetch_optional(&self.db.write),
         )
         .await
     }
@@ -182,13 +182,13 @@ impl Store {
         let sql = concat!("UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?1, updated_at = ?1
              WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= ?1 ORDER BY run_after, id LIMIT 1)
              RETURNING ", job_columns!());
-        sqlx::query_as(sql).bind(&now).fetch_optional(&self.pool).await
+        sqlx::query_as(sql).bind(&now).fetch_optional(&self.db.write).await
     }
 
     /// When the next queued job becomes due, if any is queued. Not traced, like `claim_job`.
     pub async fn next_job_due(&self) -> Result<Option<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE status = 'queued'")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.db.read)
             .await
     }
 
@@ -204,7 +204,7 @@ impl Store {
                 .bind(id)
                 .bind(document_id)
                 .bind(pkg_service::time::now())
-                .fetch_optional(&self.pool),
+                .fetch_optional(&self.db.write),
         )
         .await
     }
@@ -233,7 +233,7 @@ impl Store {
                 .bind(message)
                 .bind(retry_at)
                 .bind(&now)
-                .fetch_optional(&self.pool),
+                .fetch_optional(&self.db.write),
         )
         .await
     }
@@ -245,7 +245,7 @@ impl Store {
             "UPDATE jobs SET status = 'queued', run_after = ?1, updated_at = ?1 WHERE status = 'running'",
         )
         .bind(&now)
-        .execute(&self.pool)
+        .execute(&self.db.write)
         .await?;
         Ok(done.rows_affected())
     }

@@ -4,8 +4,7 @@ mod cursor;
 mod documents;
 mod jobs;
 
-use pkg_service::sqlite::DbSpans;
-use sqlx::SqlitePool;
+use pkg_service::sqlite::{Db, DbSpans};
 
 pub use cursor::{decode_cursor, page_limit};
 pub use documents::{Document, NewDocument};
@@ -15,17 +14,17 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    db: Db,
     spans: DbSpans,
 }
 
 impl Store {
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool, spans: DbSpans::new("controller") }
+    pub fn new(db: Db) -> Self {
+        Self { db, spans: DbSpans::new("controller") }
     }
 
     /// The store answers a trivial query. For readiness probes, which are not traced.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1").execute(&self.db.read).await.map(|_| ())
     }
 }
