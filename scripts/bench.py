@@ -54,6 +54,16 @@ def wait_http(port, path, timeout=30.0):
     raise RuntimeError(f"port {port}{path} never answered 200")
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU time the process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def rss_mb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -94,6 +104,9 @@ class Stack:
 
     def rss(self):
         return {name: rss_mb(p.pid) for name, p in self.procs.items()}
+
+    def cpu(self):
+        return {name: cpu_seconds(p.pid) for name, p in self.procs.items()}
 
     def stop(self):
         codes = {}
@@ -148,6 +161,18 @@ class Receiver:
         lines = [l for l in open(self.out) if l.startswith("spans: ")]
         return int(lines[-1].split()[1]) if lines else 0
 
+    def settled_count(self):
+        """The count once the batch processors have flushed (default delay 5 s; the receiver
+        prints every 5 s): unchanged across two prints, 5 s apart."""
+        previous = -1
+        for _ in range(6):
+            time.sleep(5.5)
+            current = self.last_count()
+            if current == previous and current > 0:
+                return current
+            previous = current
+        return previous
+
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=10)
@@ -187,9 +212,14 @@ def main():
                     post_json(PORTS["controller"], "/api/v1/scrape", {"url": PAGE, "force": True})
                 spans_per_request = None
                 if receiver:
-                    time.sleep(6)  # one default batch delay: the warm-up spans are out
-                    spans_per_request = receiver.last_count() / 10
+                    spans_per_request = receiver.settled_count() / 10
+                cpu_before = stack.cpu()
+                receiver_before = cpu_seconds(receiver.proc.pid) if receiver else 0.0
                 run = wrk(f"http://127.0.0.1:{PORTS['controller']}/api/v1/scrape", lua)
+                cpu_after = stack.cpu()
+                run["cpu_us"] = {n: 1e6 * (cpu_after[n] - cpu_before[n]) / run["requests"] for n in cpu_after}
+                if receiver:
+                    run["cpu_us"]["receiver"] = 1e6 * (cpu_seconds(receiver.proc.pid) - receiver_before) / run["requests"]
                 loaded = stack.rss()
                 codes = stack.stop()
                 run.update(startup=stack.startup, idle=idle, loaded=loaded, exit=codes)
@@ -274,6 +304,10 @@ def report(results, extra):
         rows.append((f"{s}: RSS idle / after load", f"{idle[s]:.1f} MB / {loaded[s]:.1f} MB", "≤ 15 / ≤ 50 MB",
                      verdict(idle[s] <= 15 and loaded[s] <= 50)))
 
+    cpu_rows = "\n".join(
+        f"| {n} | {statistics.mean(r['cpu_us'][n] for r in on):.0f} | "
+        f"{statistics.mean(r['cpu_us'][n] for r in off) if n in off[0]['cpu_us'] else 0:.0f} |"
+        for n in ["controller", "scraper", "analyzer", "receiver"])
     table = "| measure | result | target | |\n| --- | --- | --- | --- |\n" + "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
     print("\n" + table + "\n")
     runs = "\n".join(
@@ -293,6 +327,12 @@ receiver and the four services share the machine's cores, so absolute figures ar
 ratios compare like with like.
 
 {table}
+
+CPU time per pipeline request, µs (user + system, from /proc; where tracing's cost goes):
+
+| process | tracing on | tracing off |
+| --- | --- | --- |
+{cpu_rows}
 
 Per run:
 

@@ -28,24 +28,33 @@ impl StopWords {
         self.0.contains(lower)
     }
 
-    /// For each word: is it a content word (not a stop word, not a number, 3+ characters)?
+    /// A content word: not a stop word, not a number, at least three characters.
+    pub fn is_content(&self, lower: &str) -> bool {
+        lower.chars().nth(2).is_some() && !lower.chars().all(char::is_numeric) && !self.contains(lower)
+    }
+
+    /// [`Self::is_content`] for every word, in order.
     pub fn content_mask(&self, lower: &[Cow<'_, str>]) -> Vec<bool> {
-        lower
-            .iter()
-            .map(|w| w.chars().nth(2).is_some() && !w.chars().all(char::is_numeric) && !self.contains(w))
-            .collect()
+        lower.iter().map(|w| self.is_content(w)).collect()
     }
 }
 
-/// The `limit` most frequent content terms; ties broken alphabetically so output is stable.
-pub fn keywords(lower: &[Cow<'_, str>], content: &[bool], limit: usize) -> Vec<Keyword> {
+/// How often each distinct (lower-cased) word occurs: the one hash pass over all words that
+/// keywords and the quality score's vocabulary size share.
+pub fn word_counts<'w>(lower: &'w [Cow<'_, str>]) -> foldhash::HashMap<&'w str, usize> {
     let mut counts: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
-    let mut total = 0usize;
-    for (word, _) in lower.iter().zip(content).filter(|(_, c)| **c) {
-        total += 1;
+    for word in lower {
         *counts.entry(word.as_ref()).or_default() += 1;
     }
-    let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
+    counts
+}
+
+/// The `limit` most frequent content terms; ties broken alphabetically so output is stable.
+/// Whether a word is content is decided once per distinct word, not per occurrence.
+pub fn keywords(counts: &foldhash::HashMap<&str, usize>, stop: &StopWords, limit: usize) -> Vec<Keyword> {
+    let mut ranked: Vec<(&str, usize)> =
+        counts.iter().filter(|(word, _)| stop.is_content(word)).map(|(w, c)| (*w, *c)).collect();
+    let total: usize = ranked.iter().map(|(_, c)| c).sum();
     ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     ranked
         .into_iter()
@@ -123,7 +132,7 @@ mod tests {
 
     fn run_keywords(doc: &Document<'_>, language: &str, limit: usize) -> Vec<Keyword> {
         let lower = lowered(doc);
-        keywords(&lower, &StopWords::for_language(language).content_mask(&lower), limit)
+        keywords(&word_counts(&lower), &StopWords::for_language(language), limit)
     }
 
     fn run_phrases(doc: &Document<'_>, limit: usize) -> Vec<KeyPhrase> {

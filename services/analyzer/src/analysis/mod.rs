@@ -23,13 +23,14 @@ pub fn analyze(text: &str) -> Analysis {
     });
     let language = tracing::info_span!("analyze.language").in_scope(|| language::detect(text));
     let readability = tracing::info_span!("analyze.readability").in_scope(|| readability::score(&doc));
-    let (keywords, key_phrases, tags) = tracing::info_span!("analyze.keywords", language = %language.code)
-        .in_scope(|| {
-            let content = keywords::StopWords::for_language(&language.code).content_mask(&lower);
-            let keywords = keywords::keywords(&lower, &content, 10);
-            let phrases = keywords::key_phrases(&doc, &lower, &content, 5);
+    let (keywords, key_phrases, tags, distinct_words) =
+        tracing::info_span!("analyze.keywords", language = %language.code).in_scope(|| {
+            let stop = keywords::StopWords::for_language(&language.code);
+            let counts = keywords::word_counts(&lower);
+            let keywords = keywords::keywords(&counts, &stop, 10);
+            let phrases = keywords::key_phrases(&doc, &lower, &stop.content_mask(&lower), 5);
             let tags = keywords::tags(&keywords, 5);
-            (keywords, phrases, tags)
+            (keywords, phrases, tags, counts.len())
         });
     let sentiment = tracing::info_span!("analyze.sentiment").in_scope(|| sentiment::score(&doc, &lower));
     let counts = Counts {
@@ -38,7 +39,7 @@ pub fn analyze(text: &str) -> Analysis {
         sentences: doc.sentences.len(),
         paragraphs: doc.paragraphs,
     };
-    let quality = quality::score(&doc, &lower, &readability);
+    let quality = quality::score(&doc, distinct_words, &readability);
     Analysis {
         language,
         reading_time_s: (counts.words as f64 / WORDS_PER_MINUTE * 60.0).ceil() as u32,

@@ -8,13 +8,12 @@
 //!   and at 1 (repetition spam, or word lists);
 //! * sentence shape = 1 for a mean of 8..=25 words a sentence, falling to 0 at 0 and at 50.
 
-use std::borrow::Cow;
-
 use pkg_api::Readability;
 
 use super::document::Document;
 
-pub fn score(doc: &Document<'_>, lower: &[Cow<'_, str>], readability: &Readability) -> f64 {
+/// `distinct_words` is the number of different words (case-insensitive).
+pub fn score(doc: &Document<'_>, distinct_words: usize, readability: &Readability) -> f64 {
     let words = doc.words.len();
     if words == 0 {
         return 0.0;
@@ -22,8 +21,7 @@ pub fn score(doc: &Document<'_>, lower: &[Cow<'_, str>], readability: &Readabili
     let length = (words as f64 / 300.0).min(1.0);
     let ease = readability.flesch_reading_ease;
     let readable = plateau(ease, 10.0, 30.0, 80.0, 100.0);
-    let distinct = lower.iter().map(AsRef::<str>::as_ref).collect::<foldhash::HashSet<&str>>().len();
-    let diversity = plateau(distinct as f64 / words as f64, 0.0, 0.3, 0.7, 1.0);
+    let diversity = plateau(distinct_words as f64 / words as f64, 0.0, 0.3, 0.7, 1.0);
     let mean_sentence = words as f64 / doc.sentences.len().max(1) as f64;
     let shape = plateau(mean_sentence, 0.0, 8.0, 25.0, 50.0);
     let q = 0.4 * length + 0.2 * readable + 0.2 * diversity + 0.2 * shape;
@@ -50,7 +48,9 @@ mod tests {
 
     fn quality(text: &str) -> f64 {
         let doc = Document::parse(text);
-        score(&doc, &crate::analysis::document::lowered(&doc), &readability::score(&doc))
+        let lower = crate::analysis::document::lowered(&doc);
+        let distinct = crate::analysis::keywords::word_counts(&lower).len();
+        score(&doc, distinct, &readability::score(&doc))
     }
 
     #[test]
