@@ -106,7 +106,10 @@ pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, InitError> {
 }
 
 /// The OpenTelemetry layer sees our spans at INFO and above whatever `RUST_LOG` says:
-/// `RUST_LOG` quiets the logs, it must never cut spans out of a trace.
+/// `RUST_LOG` quiets the logs, it must never cut spans out of a trace. It sees spans only:
+/// log events go to the log pipeline (with trace ids, so Loki links them to the trace); copying
+/// each one into its span as a span event would cost CPU and bytes on every request for data
+/// that is already one click away. Failures are recorded on spans explicitly (`record_error`).
 fn otel_layer<T>(tracer: T) -> Box<dyn Layer<Registry> + Send + Sync>
 where
     T: opentelemetry::trace::Tracer + Send + Sync + 'static,
@@ -115,7 +118,8 @@ where
     tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_filter(filter_fn(|meta| {
-            *meta.level() <= tracing::Level::INFO
+            meta.is_span()
+                && *meta.level() <= tracing::Level::INFO
                 && !TRANSPORT_TARGETS.iter().any(|t| meta.target().starts_with(t))
         }))
         .boxed()
