@@ -354,12 +354,6 @@ SOAK_LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"url": "%s", "force": true}'
-local done = 0
-local per_thread = %d
-function response(status, headers, body)
-  done = done + 1
-  if done >= per_thread then wrk.thread:stop() end
-end
 """
 
 
@@ -368,7 +362,7 @@ def soak(total):
     logdir = tempfile.mkdtemp(prefix="skein-soak-")
     lua = os.path.join(logdir, "soak.lua")
     with open(lua, "w") as f:
-        f.write(SOAK_LUA % (PAGE, total // 2))
+        f.write(SOAK_LUA % PAGE)
     site = subprocess.Popen([os.path.join(BIN, "bench-site"), os.path.join(ROOT, "config/demo-site"), str(SITE_PORT)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_http(SITE_PORT, "/index.html")
@@ -377,9 +371,27 @@ def soak(total):
     try:
         for _ in range(200):  # warm-up: connection pools, SQLite pages, allocator arenas
             post_json(PORTS["controller"], "/api/v1/scrape", {"url": PAGE, "force": True})
+        # wrk runs for a duration, not a count: run it in chunks sized from the rate just
+        # seen until `total` requests are done. p99 is the worst chunk's.
+        url = f"http://127.0.0.1:{PORTS['controller']}/api/v1/scrape"
+        rate = wrk(url, lua, seconds=10, connections=8)["rps"]
         before = stack.rss()
-        log(f"soak: {total} requests, 8 connections")
-        run = wrk(f"http://127.0.0.1:{PORTS['controller']}/api/v1/scrape", lua, seconds=3600, connections=8)
+        log(f"soak: {total} requests at ~{rate:.0f} req/s, 8 connections")
+        chunks = []
+        while sum(c["requests"] for c in chunks) < total:
+            left = total - sum(c["requests"] for c in chunks)
+            chunk = wrk(url, lua, seconds=max(5, min(60, round(left / rate) + 1)), connections=8)
+            chunks.append(chunk)
+            rate = chunk["rps"]
+            log(f"    {sum(c['requests'] for c in chunks)} done, {chunk['rps']:.0f} req/s, p99 {chunk['p99']:.2f} ms")
+        requests = sum(c["requests"] for c in chunks)
+        run = {
+            "requests": requests,
+            "errors": sum(c["errors"] for c in chunks),
+            "rps": requests / sum(c["requests"] / c["rps"] for c in chunks),
+            "p50": statistics.median(c["p50"] for c in chunks),
+            "p99": max(c["p99"] for c in chunks),
+        }
         after = stack.rss()
     finally:
         stack.stop()
