@@ -169,7 +169,9 @@ impl Store {
     pub async fn record_run(&self, id: &str, run: RunRecord<'_>) -> Result<Option<Schedule>, sqlx::Error> {
         let sql = concat!(
             "UPDATE schedules SET last_run_at = ?2, last_status = ?3, last_error = ?4, ",
-            "last_job_id = COALESCE(?5, last_job_id), next_run_at = ?6, updated_at = ?2 WHERE id = ?1 RETURNING ",
+            // A schedule disabled while it ran keeps no next run.
+            "last_job_id = COALESCE(?5, last_job_id), next_run_at = CASE WHEN enabled = 1 THEN ?6 END, ",
+            "updated_at = ?2 WHERE id = ?1 RETURNING ",
             columns!()
         );
         let status = if run.error.is_none() { "ok" } else { "error" };

@@ -76,11 +76,14 @@ async fn a_due_schedule_runs_on_its_own_as_a_root_span_and_changes_apply_at_once
 
     let off = json!({ "name": "every second", "cron": "* * * * * *", "url": app.page(), "enabled": false });
     app.request("PUT", &format!("/api/v1/schedules/{id}"), Some(off)).await;
+    // A run that started just before the PUT may still be recording itself.
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
     let stopped_at =
         app.request("GET", &format!("/api/v1/schedules/{id}"), None).await.body["last_run_at"].clone();
     actix_web::rt::time::sleep(Duration::from_millis(2500)).await;
     let later = app.request("GET", &format!("/api/v1/schedules/{id}"), None).await.body;
     assert_eq!(later["last_run_at"], stopped_at, "a disabled schedule stops running: {later}");
+    assert_eq!(later["next_run_at"], serde_json::Value::Null, "and has no next run: {later}");
 }
 
 #[actix_web::test]
