@@ -328,6 +328,14 @@ local page (controller → scraper → site, analyzer, SQLite). The load tool, t
 receiver and the four services share the machine's cores, so absolute figures are low; the
 ratios compare like with like.
 
+Reading the results: identical runs on a small shared VM differ by ±10–15 % (see the per-run
+table), more than the 5 % effects some rows test, so read the ratios together with the CPU-time
+table, which is stable: tracing's cost is the extra CPU per request there (about 8 µs per span,
+13 spans per request). The pipeline-vs-hello-world row compares four HTTP hops, an HTML parse, a
+text analysis and a SQLite write transaction per request with a handler returning a constant;
+its ceiling on two cores is the pipeline's total CPU per request. Rerun on a quiet machine
+before drawing conclusions from a single row.
+
 {table}
 
 CPU time per pipeline request, µs (user + system, from /proc; where tracing's cost goes):
