@@ -63,7 +63,7 @@ async fn every_bad_input_gets_its_own_status_and_code_and_nothing_breaks() {
     {
         env.scraper.push((k.into(), v.into()));
     }
-    let stack = Stack::start_with(&collector.endpoint(), data.0.clone(), env).await;
+    let stack = Stack::start_with(&collector.endpoint(), data.path().to_path_buf(), env).await;
     let taken = call(
         "POST",
         &stack.scheduler.url("/api/v1/schedules"),

@@ -29,7 +29,7 @@ async fn a_killed_analyzer_fails_requests_with_the_cause_and_queued_jobs_recover
     let data = TempDir::new("killed");
     let mut env = StackEnv::allowing("127.0.0.1/32");
     env.controller.push(("JOB_MAX_ATTEMPTS".into(), "30".into()));
-    let mut stack = Stack::start_with(&collector.endpoint(), data.0.clone(), env).await;
+    let mut stack = Stack::start_with(&collector.endpoint(), data.path().to_path_buf(), env).await;
     let order = json!({ "url": site.url("/article"), "force": true });
     // Jobs whose page takes 400 ms: they are all still scraping when the analyzer dies.
     let slow_order = json!({ "url": site.url("/delayed"), "force": true });
@@ -86,7 +86,7 @@ async fn sigterm_under_load_drains_in_flight_requests_then_flushes_every_span() 
     let collector = Collector::start().unwrap();
     let site = Site::start().await;
     let data = TempDir::new("sigterm");
-    let mut stack = Stack::start(&collector.endpoint(), data.0.clone(), "127.0.0.1/32").await;
+    let mut stack = Stack::start(&collector.endpoint(), data.path().to_path_buf(), "127.0.0.1/32").await;
     // A 5 s batch delay: without the flush at exit, these spans would be lost.
     let order = json!({ "url": site.url("/delayed"), "force": true });
     let url = stack.controller.url("/api/v1/scrape");
@@ -119,7 +119,7 @@ async fn a_job_running_when_the_controller_crashes_is_run_again_after_the_restar
     let collector = Collector::start().unwrap();
     let site = Site::start().await;
     let data = TempDir::new("crash");
-    let mut stack = Stack::start(&collector.endpoint(), data.0.clone(), "127.0.0.1/32").await;
+    let mut stack = Stack::start(&collector.endpoint(), data.path().to_path_buf(), "127.0.0.1/32").await;
     let submitted =
         call("POST", &stack.controller.url("/api/v1/jobs"), Some(json!({ "url": site.url("/very-slow") })))
             .await;
@@ -137,7 +137,7 @@ async fn injected_faults_are_real_errors_marked_on_the_span_and_can_be_switched_
     let data = TempDir::new("faults");
     let mut env = StackEnv::allowing("127.0.0.1/32");
     env.analyzer.push(("ADMIN_TOKEN".into(), "s3cret-token".into()));
-    let stack = Stack::start_with(&collector.endpoint(), data.0.clone(), env).await;
+    let stack = Stack::start_with(&collector.endpoint(), data.path().to_path_buf(), env).await;
     let admin = stack.analyzer.url("/admin/faults");
     let put = |body: Value, token: &'static str| {
         let admin = admin.clone();

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+pub use pkg_tracing::harness::TempDir;
 use pkg_tracing::harness::{Collector, RecordedSpan};
 use serde_json::Value;
 use skein_e2e::PATIENCE;
@@ -59,24 +60,6 @@ pub async fn settled_trace(collector: &Collector, trace_id: &str, expected: &[&s
             return collector.trace(trace_id);
         }
         last = count;
-    }
-}
-
-/// A directory for the services' data, removed at the end of the test.
-pub struct TempDir(pub std::path::PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("skein-e2e-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

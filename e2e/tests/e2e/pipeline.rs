@@ -16,7 +16,7 @@ async fn one_request_is_one_trace_across_all_four_services_and_data_survives_res
     let site = Site::start().await;
     let data = TempDir::new("pipeline");
     let began = Instant::now();
-    let mut stack = Stack::start(&collector.endpoint(), data.0.clone(), "127.0.0.1/32").await;
+    let mut stack = Stack::start(&collector.endpoint(), data.path().to_path_buf(), "127.0.0.1/32").await;
     println!("four services started and ready in {:.2} s", began.elapsed().as_secs_f64());
 
     // 0. The container health check answers for a ready service, and only for it.

@@ -1,9 +1,8 @@
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use pkg_tracing::harness::{Collector, test_telemetry};
+use pkg_tracing::harness::{Collector, TempDir, test_telemetry};
 use serde_json::{Value, json};
 use skein_controller::{Application, Settings};
 
@@ -14,27 +13,6 @@ pub struct TestApp {
     pub collector: &'static Collector,
     pub site: String,
     _db: TempDir,
-}
-
-/// A directory removed when the test ends.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("skein-controller-test-{}", uuid_like()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn uuid_like() -> String {
-    format!("{}-{:?}", std::process::id(), Instant::now()).replace(|c: char| !c.is_ascii_alphanumeric(), "")
 }
 
 /// A port nothing listens on (bound, then released).
@@ -81,7 +59,7 @@ pub fn settings(db: &TempDir, scraper_port: u16, analyzer_port: u16) -> Settings
         port: 0,
         scraper_url: format!("http://127.0.0.1:{scraper_port}"),
         analyzer_url: format!("http://127.0.0.1:{analyzer_port}"),
-        database_url: format!("sqlite://{}/controller.db", db.0.display()),
+        database_url: format!("sqlite://{}/controller.db", db.path().display()),
         grafana_url: "http://grafana.test".into(),
         job_workers: 2,
         job_max_attempts: 3,
@@ -99,7 +77,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(make: impl FnOnce(&TempDir) -> Settings) -> TestApp {
     let collector = test_telemetry("controller");
-    let db = TempDir::new();
+    let db = TempDir::new("controller");
     let app = Application::build(make(&db)).await.expect("the controller builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());

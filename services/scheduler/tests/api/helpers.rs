@@ -1,36 +1,13 @@
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+pub use pkg_tracing::harness::TempDir;
 use pkg_tracing::harness::{Collector, test_telemetry};
 use serde_json::{Value, json};
 use skein_scheduler::{Application, Settings};
 
 pub const PATIENCE: Duration = Duration::from_secs(20);
-
-/// A directory removed when dropped.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new() -> Self {
-        let tag = format!("{}-{:?}", std::process::id(), Instant::now())
-            .replace(|c: char| !c.is_ascii_alphanumeric(), "");
-        let dir = std::env::temp_dir().join(format!("skein-scheduler-test-{tag}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    pub fn database_url(&self) -> String {
-        format!("sqlite://{}/scheduler.db", self.0.display())
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 pub struct TestApp {
     pub address: String,
@@ -72,7 +49,7 @@ pub async fn spawn_pipeline(db: &TempDir) -> String {
         port: 0,
         scraper_url: format!("http://127.0.0.1:{scraper_port}"),
         analyzer_url: format!("http://127.0.0.1:{analyzer_port}"),
-        database_url: format!("sqlite://{}/controller.db", db.0.display()),
+        database_url: format!("sqlite://{}/controller.db", db.path().display()),
         grafana_url: "http://grafana.test".into(),
         job_workers: 2,
         job_max_attempts: 2,
@@ -92,7 +69,7 @@ pub fn settings(db: &TempDir, controller: &str) -> Settings {
         faults: Default::default(),
         port: 0,
         controller_url: controller.to_owned(),
-        database_url: db.database_url(),
+        database_url: format!("sqlite://{}/scheduler.db", db.path().display()),
         schedules_file: None,
     }
 }
@@ -107,7 +84,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<String> {
 /// Scheduler, controller, scraper, analyzer and a site.
 pub async fn spawn_app() -> TestApp {
     let collector = test_telemetry("scheduler");
-    let db = TempDir::new();
+    let db = TempDir::new("scheduler");
     let controller = spawn_pipeline(&db).await;
     let address = start(settings(&db, &controller)).await.expect("the scheduler builds");
     TestApp { address, controller, site: start_site().await, collector, _db: db }
@@ -116,7 +93,7 @@ pub async fn spawn_app() -> TestApp {
 /// The scheduler alone, its controller unreachable.
 pub async fn spawn_alone() -> TestApp {
     let collector = test_telemetry("scheduler");
-    let db = TempDir::new();
+    let db = TempDir::new("scheduler");
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let controller = format!("http://127.0.0.1:{port}");
     let address = start(settings(&db, &controller)).await.expect("the scheduler builds");

@@ -83,8 +83,8 @@ async fn invalid_schedules_are_refused_naming_the_problem() {
 
 #[actix_web::test]
 async fn schedules_survive_a_restart_and_seeding_is_idempotent_by_name() {
-    let db = TempDir::new();
-    let file = db.0.join("schedules.json");
+    let db = TempDir::new("scheduler");
+    let file = db.path().join("schedules.json");
     std::fs::write(
         &file,
         r#"[{"name": "demo front page", "cron": "*/5 * * * *", "url": "http://demo-site/"},
@@ -119,7 +119,7 @@ async fn schedules_survive_a_restart_and_seeding_is_idempotent_by_name() {
 #[actix_web::test]
 async fn the_demo_schedules_are_valid_and_point_at_pages_the_demo_site_serves() {
     let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
-    let db = TempDir::new();
+    let db = TempDir::new("scheduler");
     let mut with_demo = settings(&db, "http://127.0.0.1:9");
     with_demo.schedules_file = Some(config.join("schedules/demo.json").display().to_string());
     let app = start(with_demo).await.expect("the demo schedules load");
