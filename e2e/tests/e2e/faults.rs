@@ -92,7 +92,13 @@ async fn sigterm_under_load_drains_in_flight_requests_then_flushes_every_span() 
     let url = stack.controller.url("/api/v1/scrape");
     let requests = join_all((0..20).map(|_| call("POST", &url, Some(order.clone()))));
     let stop = async {
-        actix_web::rt::time::sleep(Duration::from_millis(150)).await;
+        // SIGTERM once all 20 are in flight: the site has seen every request (and holds each
+        // for 400 ms), however slowly this machine got there.
+        let deadline = Instant::now() + PATIENCE;
+        while site.received.lock().unwrap().len() < 20 {
+            assert!(Instant::now() < deadline, "the requests never all reached the site");
+            actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        }
         stack.controller.signal_term().unwrap();
     };
     let (replies, ()) = futures_util::join!(requests, stop);
@@ -171,7 +177,15 @@ async fn injected_faults_are_real_errors_marked_on_the_span_and_can_be_switched_
     );
     assert!(failed.body["error"]["message"].as_str().unwrap().contains("Injected fault"));
     let trace = failed.trace_id.unwrap();
-    let spans = collector.wait_for_span(&trace, "POST /api/v1/scrape", PATIENCE).await.unwrap();
+    // The analyzer and the controller export on their own schedules: wait for both spans.
+    let both = |spans: &[pkg_tracing::harness::RecordedSpan]| {
+        let has = |service: &str, name: &str| {
+            spans.iter().any(|s| s.trace_id == trace && s.service == service && s.name == name)
+        };
+        has("controller", "POST /api/v1/scrape") && has("analyzer", "POST /v1/analyze")
+    };
+    collector.wait_for("the controller's and the analyzer's spans", PATIENCE, both).await.unwrap();
+    let spans = collector.trace(&trace);
     let injected = spans
         .iter()
         .find(|s| s.service == "analyzer" && s.kind == SpanKind::Server)
