@@ -159,7 +159,7 @@ async fn start_site() -> String {
             .route(
                 "/slow",
                 web::get().to(|| async {
-                    actix_web::rt::time::sleep(Duration::from_millis(600)).await;
+                    actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
                     HttpResponse::Ok().content_type("text/html").body(ARTICLES[0].1)
                 }),
             );
