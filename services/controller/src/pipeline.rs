@@ -47,10 +47,11 @@ pub async fn run(
         return Ok(Outcome { document, created: false });
     }
     on_stage(Stage::Scraping);
-    let page = downstream.scrape(url.as_str()).await?;
+    let mut page = downstream.scrape(url.as_str()).await?;
     let fetched_at = pkg_service::time::now();
     on_stage(Stage::Analyzing);
-    let mut text = page.text.clone();
+    // The store keeps the analysis, not the text: move it out rather than copy up to megabytes.
+    let mut text = std::mem::take(&mut page.text);
     truncate_at_char_boundary(&mut text, MAX_ANALYZED_BYTES);
     let analysis = downstream.analyze(text).await?;
     on_stage(Stage::Storing);
