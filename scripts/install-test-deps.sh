@@ -20,3 +20,22 @@ if ! python3 -c 'import yaml' >/dev/null 2>&1; then
   echo "installing PyYAML"
   python3 -m pip install --quiet pyyaml
 fi
+
+# For scripts/check-k8s.py and scripts/check-scale.py: the Kubernetes schemas (kubernetes-validate
+# bundles them; pinned), jsonschema for the Compose Specification, and Debian's nginx binary for
+# `nginx -t` — extracted, not installed, so no nginx service is started on the machine.
+if ! python3 -c 'import kubernetes_validate, jsonschema' >/dev/null 2>&1 \
+   || [ "$(python3 -c 'import importlib.metadata as m; print(m.version("kubernetes-validate"))')" != "1.37.0" ]; then
+  echo "installing kubernetes-validate 1.37.0 and jsonschema"
+  python3 -m pip install --quiet "kubernetes-validate==1.37.0" jsonschema
+fi
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /opt/skein-test-tools/nginx/usr/sbin/nginx ]; then
+  echo "extracting Debian's nginx binary into /opt/skein-test-tools/nginx"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  tmp=$(mktemp -d)
+  $SUDO apt-get update -qq
+  (cd "$tmp" && apt-get download -qq nginx 2>/dev/null)
+  $SUDO mkdir -p /opt/skein-test-tools/nginx
+  $SUDO dpkg-deb -x "$tmp"/nginx_*.deb /opt/skein-test-tools/nginx
+  rm -rf "$tmp"
+fi

@@ -25,6 +25,10 @@ cargo deny check bans licenses sources
 step "Docker stack files (no Docker needed)"
 python3 scripts/check-deploy.py
 
+step "scaled stack and Kubernetes manifests (no Docker, no cluster: rendered, schema-validated)"
+python3 scripts/check-scale.py
+python3 scripts/check-k8s.py
+
 step "clippy"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
