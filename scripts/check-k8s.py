@@ -122,7 +122,7 @@ def check_overlay(overlay, objs):
         if svc in AUTOSCALED:
             check(f"{tag} {svc}: replica count left to its HPA (no spec.replicas)", "replicas" not in dep["spec"])
         else:
-            check(f"{tag} {svc}: at least 2 replicas", dep["spec"].get("replicas", 1) >= 2 or overlay == "dev" and dep["spec"].get("replicas", 1) >= 1)
+            check(f"{tag} {svc}: at least 2 replicas (leases and claim rows exist for this)", dep["spec"].get("replicas", 1) >= 2)
 
     sched = deployments.get("scheduler")
     if sched:

@@ -5,7 +5,6 @@ Compose Specification's JSON schema, plus what would make replicas clash or miss
 
 Usage: scripts/check-scale.py   (from anywhere; exits non-zero if any check fails)
 """
-import copy
 import glob
 import json
 import os
@@ -229,6 +228,14 @@ def check_compose():
     check("proxy: mounts its nginx.conf", conf_mounts)
     if conf_mounts:
         check_nginx(os.path.join(ROOT, conf_mounts[0]), services)
+
+    def networks(svc):
+        nets = svc.get("networks")
+        return set(nets) if nets else {"default"}
+
+    for caller, callee in [("controller", "postgres"), ("scheduler", "postgres"), ("proxy", "controller")]:
+        shared = networks(services.get(caller, {})) & networks(services.get(callee, {}))
+        check(f"{caller} and {callee} share a network", shared)
 
     for name, svc in services.items():
         for dep in (as_mapping(svc.get("depends_on")) or {}):
