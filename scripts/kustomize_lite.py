@@ -58,7 +58,7 @@ def _build(directory):
         if os.path.isdir(target):
             sub, sub_generated = _build(target)
             resources += sub
-            generated |= {id(o) for o in sub if id(o) in sub_generated}
+            generated |= sub_generated
         else:
             resources += load_docs(target)
 
