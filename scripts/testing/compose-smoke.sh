@@ -7,8 +7,8 @@
 # script announces).
 #
 # Asserts: the smoke script passes; its POST .../run and DELETE went through the stand-in with
-# their methods; the scheduler keeps no smoke-* schedule; and an unreachable scheduler ends the
-# script with a "SMOKE FAILED:" verdict, not a silent exit.
+# their methods; the scheduler keeps no smoke-* schedule; --local mode passes too; and an
+# unreachable scheduler ends the script with a "SMOKE FAILED:" verdict, not a silent exit.
 #
 # Usage: scripts/testing/compose-smoke.sh   (builds the debug binaries if needed)
 #   SMOKE_SCRIPT=path  run another copy of the smoke script (to show an old one fail)
@@ -92,6 +92,13 @@ echo "==> no smoke-* schedule left behind"
 left=$(curl -fsS "http://127.0.0.1:$SCHD/api/v1/schedules" \
   | python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin)["items"] if s["name"].startswith("smoke-")))')
 [ -z "$left" ] || fail "schedules left behind: $left"
+
+echo "==> the same script in --local mode (every request from this machine)"
+env CONTROLLER_URL="http://127.0.0.1:$CTRL" SCHEDULER_URL="http://127.0.0.1:$SCHD" \
+  SITE_URL="http://127.0.0.1:$SITE/tracing-basics.html" TRACE_VIEW_LOG="$WORK/trace-view.log" SMOKE_TIMEOUT=60 \
+  timeout 120 bash "$SMOKE_SCRIPT" --local > "$WORK/smoke-local.out" 2>&1 \
+  || fail "smoke.sh --local failed: $(tail -n 3 "$WORK/smoke-local.out")"
+grep -q '^SMOKE OK$' "$WORK/smoke-local.out" || fail "smoke.sh --local exited 0 without SMOKE OK"
 
 echo "==> an unreachable scheduler ends with a verdict"
 closed=$(free_port)
