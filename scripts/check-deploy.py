@@ -126,8 +126,9 @@ check(f"memory limits add up to at most {MEMORY_BUDGET_MIB} MiB (now {sum(limits
 
 # `docker compose stop` sends SIGTERM and kills after stop_grace_period (default 10 s). A period
 # shorter than a service's shutdown budget cuts its drain, its job workers or its last span
-# export. The budget's parts, one row each: (what, file, regex whose group 1 is the seconds —
-# or None, default seconds when the file states nothing — or None to demand the file states it).
+# export. One row per part of the budget: (what, file, regex, default). The seconds are the
+# regex's first group in the file; where the file does not state them, the default; a default
+# of None makes the check fail instead (the code changed shape: update the row).
 ACTIX_SHUTDOWN_DEFAULT_S = 30  # actix-server: HttpServer without .shutdown_timeout(N) drains 30 s
 SPAN_FLUSH_S = 5  # opentelemetry_sdk: SdkTracerProvider::shutdown() waits at most 5 s
 STOP_MARGIN_S = 5
