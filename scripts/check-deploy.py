@@ -12,8 +12,11 @@ import re
 import subprocess
 import sys
 
-import jsonschema
-import yaml
+try:
+    import jsonschema
+    import yaml
+except ImportError as missing:
+    sys.exit(f"check-deploy: {missing}; scripts/install-test-deps.sh installs it")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 results = []
