@@ -3,14 +3,20 @@
 or the service map stay empty, caught before anyone runs it.
 
 Usage: scripts/check-deploy.py   (from anywhere; exits non-zero if any check fails)
+       VERBOSE=1 scripts/check-deploy.py   (also lists the checks that pass)
 """
+import glob
 import json
 import os
 import re
 import subprocess
 import sys
 
-import yaml
+try:
+    import jsonschema
+    import yaml
+except ImportError as missing:
+    sys.exit(f"check-deploy: {missing}; scripts/install-test-deps.sh installs it")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 results = []
@@ -25,6 +31,37 @@ def load_yaml(path):
         return yaml.safe_load(f)
 
 
+def interpolate(value):
+    """The file as compose reads it with no variables set: ${VAR:-default} and ${VAR-default}
+    become the default, ${VAR} nothing, $$ a dollar. (Checks judge the defaults a user gets.)"""
+    if isinstance(value, dict):
+        return {k: interpolate(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v) for v in value]
+    if isinstance(value, str):
+        value = re.sub(r"\$\{\w+:?-([^}]*)\}", r"\1", value)
+        value = re.sub(r"\$\{\w+\}", "", value)
+        return value.replace("$$", "$")
+    return value
+
+
+def seconds(duration):
+    """A compose/Go duration ("1m30s", "500ms", "40s") in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 1e-6}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|us|h|m|s)", str(duration))
+    if not parts or "".join(n + u for n, u in parts) != str(duration):
+        raise ValueError(f"not a duration: {duration!r}")
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def mebibytes(size):
+    """A compose memory size ("96M", "1G", "512m", "268435456") in MiB."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmg]?)i?b?", str(size).strip().lower())
+    if not m:
+        raise ValueError(f"not a memory size: {size!r}")
+    return float(m.group(1)) * {"": 1 / 2**20, "k": 1 / 1024, "m": 1, "g": 1024}[m.group(2)]
+
+
 def pinned(image):
     """name:tag with a tag that names a version (not latest, not a moving major)."""
     if ":" not in image.split("/")[-1]:
@@ -33,7 +70,15 @@ def pinned(image):
     return tag != "latest" and bool(re.search(r"\d+\.\d+", tag) or re.fullmatch(r"[a-z]+-\d{8}(-slim)?", tag))
 
 
-compose = load_yaml("docker-compose.yml")
+# The Compose Specification's own schema (a copy: CI has no network), on every compose file.
+with open(os.path.join(ROOT, "scripts/schemas/compose-spec.json"), encoding="utf-8") as f:
+    compose_schema = jsonschema.Draft202012Validator(json.load(f))
+for path in sorted(glob.glob(os.path.join(ROOT, "docker-compose*.yml"))):
+    errors = sorted(compose_schema.iter_errors(interpolate(load_yaml(path))), key=lambda e: list(e.path))
+    check(f"{os.path.basename(path)}: valid against the Compose Specification schema", not errors,
+          "; ".join(f"{'/'.join(map(str, e.path)) or '(top)'}: {e.message}" for e in errors[:5]))
+
+compose = interpolate(load_yaml("docker-compose.yml"))
 services = compose.get("services", {})
 check("compose parses and names the project skein", compose.get("name") == "skein")
 for want in ["controller", "scraper", "analyzer", "scheduler", "demo-site", "tempo", "prometheus", "grafana", "loki", "alloy"]:
@@ -43,8 +88,14 @@ for name, svc in services.items():
     image = svc.get("image", "")
     check(f"{name}: image pinned to a version ({image})", pinned(image))
     check(f"{name}: memory limit", svc.get("deploy", {}).get("resources", {}).get("limits", {}).get("memory"))
-    if name != "init":
-        check(f"{name}: healthcheck", svc.get("healthcheck", {}).get("test"))
+    probe = svc.get("healthcheck", {}).get("test") or []
+    check(f"{name}: healthcheck", probe)
+    # A probe copied into a shared volume is replaced while containers run it (ETXTBSY, and
+    # the copying job must run first): each image probes itself with what it ships.
+    mounts = [v.split(":")[1] if isinstance(v, str) else v.get("target", "") for v in svc.get("volumes", [])]
+    program = probe[1] if len(probe) > 1 and probe[0] in ("CMD", "CMD-SHELL") else ""
+    check(f"{name}: health-check program ships in the image, not in a mounted volume ({program})",
+          program and not any(program == m or program.startswith(m.rstrip("/") + "/") for m in mounts))
     for dep, cond in (svc.get("depends_on") or {}).items():
         check(f"{name}: depends_on {dep} exists", dep in services)
         check(f"{name}: depends_on {dep} waits on a condition", isinstance(cond, dict) and cond.get("condition"))
@@ -56,11 +107,71 @@ for name, svc in services.items():
             check(f"{name}: named volume {source} declared", source in (compose.get("volumes") or {}))
     published = svc.get("ports", [])
     check(f"{name}: host ports only where a person needs them", name in ("controller", "grafana") or not published)
+    for port in published:
+        host_ip = str(port).rsplit(":", 2)[0] if isinstance(port, str) and str(port).count(":") == 2 else (
+            port.get("host_ip", "") if isinstance(port, dict) else "")
+        check(f"{name}: port {port} published on 127.0.0.1 by default (SKEIN_BIND_ADDRESS opens it)", host_ip == "127.0.0.1")
+
+# Compose builds every service's image in parallel (buildx bake): two services that build one
+# tag race to export it, and the loser fails with "image ... already exists".
+builders = {}
+for name, svc in services.items():
+    if svc.get("build"):
+        builders.setdefault(svc.get("image", f"{compose.get('name')}-{name}"), []).append(name)
+for image, names in builders.items():
+    check(f"image {image}: built by one service ({', '.join(names)})", len(names) == 1)
+
+limits = {name: mebibytes(svc.get("deploy", {}).get("resources", {}).get("limits", {}).get("memory", "0"))
+          for name, svc in services.items()}
+MEMORY_BUDGET_MIB = 1536
+check(f"memory limits add up to at most {MEMORY_BUDGET_MIB} MiB (now {sum(limits.values()):.0f})",
+      sum(limits.values()) <= MEMORY_BUDGET_MIB, ", ".join(f"{n} {v:.0f}" for n, v in limits.items()))
+
+# `docker compose stop` sends SIGTERM and kills after stop_grace_period (default 10 s). A period
+# shorter than a service's shutdown budget cuts its drain, its job workers or its last span
+# export. One row per part of the budget: (what, file, regex, default). The seconds are the
+# regex's first group in the file; where the file does not state them, the default; a default
+# of None makes the check fail instead (the code changed shape: update the row).
+ACTIX_SHUTDOWN_DEFAULT_S = 30  # actix-server: HttpServer without .shutdown_timeout(N) drains 30 s
+SPAN_FLUSH_S = 5  # opentelemetry_sdk: SdkTracerProvider::shutdown() waits at most 5 s
+STOP_MARGIN_S = 5
+HTTP_DRAIN = r"\.shutdown_timeout\((\d+)\)"
+SHUTDOWN_BUDGET = {
+    "controller": [("HTTP drain", "services/controller/src/startup.rs", HTTP_DRAIN, ACTIX_SHUTDOWN_DEFAULT_S),
+                   ("job workers", "services/controller/src/startup.rs",
+                    r"WORKER_GRACE: Duration = Duration::from_secs\((\d+)\)", None),
+                   ("span flush", None, None, SPAN_FLUSH_S)],
+    "scraper": [("HTTP drain", "services/scraper/src/startup.rs", HTTP_DRAIN, ACTIX_SHUTDOWN_DEFAULT_S),
+                ("span flush", None, None, SPAN_FLUSH_S)],
+    "analyzer": [("HTTP drain", "services/analyzer/src/startup.rs", HTTP_DRAIN, ACTIX_SHUTDOWN_DEFAULT_S),
+                 ("span flush", None, None, SPAN_FLUSH_S)],
+    "scheduler": [("HTTP drain", "services/scheduler/src/startup.rs", HTTP_DRAIN, ACTIX_SHUTDOWN_DEFAULT_S),
+                  ("span flush", None, None, SPAN_FLUSH_S)],
+}
+for name, parts in SHUTDOWN_BUDGET.items():
+    budget, read, unreadable = 0, [], []
+    for what, path, pattern, default in parts:
+        found = None
+        if path:
+            with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+                m = re.search(pattern, f.read())
+            found = int(m.group(1)) if m else None
+        value = found if found is not None else default
+        if value is None:
+            unreadable.append(f"{what} ({pattern} not found in {path}: update SHUTDOWN_BUDGET)")
+            continue
+        budget += value
+        read.append(f"{what} {value} s")
+    period = services.get(name, {}).get("stop_grace_period", "10s")
+    check(f"{name}: stop_grace_period {period} covers its shutdown ({' + '.join(read)} + {STOP_MARGIN_S} s margin)",
+          not unreadable and seconds(period) >= budget + STOP_MARGIN_S, "; ".join(unreadable))
 
 for name in ("controller", "scraper", "analyzer", "scheduler"):
     env = services[name].get("environment", {})
     check(f"{name}: exports to Tempo's OTLP/gRPC port", env.get("OTEL_EXPORTER_OTLP_ENDPOINT") == "http://tempo:4317")
     check(f"{name}: built from the Dockerfile with SERVICE={name}", services[name].get("build", {}).get("args", {}).get("SERVICE") == name)
+    check(f"{name}: probed by the image's own healthcheck binary",
+          services[name].get("healthcheck", {}).get("test", [None, None])[1] == "/usr/local/bin/healthcheck")
 check("controller: GRAFANA_URL for trace links", services["controller"]["environment"].get("GRAFANA_URL"))
 check("scraper: demo-site allowed", "demo-site" in services["scraper"]["environment"].get("SCRAPER_ALLOW_HOSTS", ""))
 schedules_file = services["scheduler"]["environment"].get("SCHEDULES_FILE", "")
@@ -76,6 +187,13 @@ for arg, image in re.findall(r"^ARG (\w+_IMAGE)=(\S+)", dockerfile, re.M):
     check(f"Dockerfile: {arg} pinned ({image})", pinned(image))
 check("Dockerfile: runs as non-root", re.search(r"^USER 10001", dockerfile, re.M))
 check("Dockerfile: dependency layer (cargo chef cook)", "cargo chef cook" in dockerfile)
+# Everything after `ARG SERVICE` is built once per service image: no compiling there.
+after_arg = [stage.split("ARG SERVICE", 1)[1] for stage in re.split(r"^FROM ", dockerfile, flags=re.M) if re.search(r"^ARG SERVICE\b", stage, re.M)]
+check("Dockerfile: nothing is compiled after ARG SERVICE (shared by every service image)",
+      after_arg and not any(re.search(r"^RUN .*\b(cargo|rustc)\b", part, re.M) for part in after_arg))
+check("Dockerfile: one cargo build for all four services", len(re.findall(r"\bcargo build\b", dockerfile)) == 1
+      and all(f"--bin {b}" in dockerfile for b in ("controller", "scraper", "analyzer", "scheduler", "healthcheck")))
+check("Dockerfile: the image ships the health-check probe", re.search(r"^COPY .*/usr/local/bin/healthcheck", dockerfile, re.M))
 
 tempo = load_yaml("config/tempo/tempo.yaml")
 processors = tempo.get("overrides", {}).get("defaults", {}).get("metrics_generator", {}).get("processors", [])
@@ -87,8 +205,17 @@ check("tempo: exemplars sent", any(r.get("send_exemplars") for r in remote))
 peers = tempo.get("metrics_generator", {}).get("processor", {}).get("service_graphs", {}).get("peer_attributes", [])
 for attr in ("peer.service", "db.system.name", "server.address"):
     check(f"tempo: peer_attributes has {attr}", attr in peers)
+cutoff = tempo.get("query_frontend", {}).get("query_end_cutoff")
+check("tempo: query_end_cutoff set so the newest traces are searchable (Tempo 3 hides 30 s)",
+      cutoff is not None and seconds(cutoff) <= 5)
 check("tempo: OTLP gRPC receiver on 4317",
       tempo["distributor"]["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"].endswith(":4317"))
+
+loki = load_yaml("config/loki/loki.yaml")
+if loki.get("limits_config", {}).get("retention_period"):
+    compactor = loki.get("compactor", {})
+    check("loki: retention_period is enforced (compactor retention_enabled + delete_request_store)",
+          compactor.get("retention_enabled") is True and compactor.get("delete_request_store"))
 
 sources = load_yaml("config/grafana/provisioning/datasources/datasources.yaml")["datasources"]
 by_type = {d["type"]: d for d in sources}
@@ -120,6 +247,34 @@ alloy = open(os.path.join(ROOT, "config/alloy/config.alloy"), encoding="utf-8").
 check("alloy: ships to the compose Loki", "http://loki:3100/loki/api/v1/push" in alloy)
 check("alloy: labels streams by service", 'target_label  = "service"' in alloy)
 check("alloy: trace_id is never a label", not re.search(r"labels\s*\{[^}]*trace_id", alloy))
+check("alloy: selects containers by the running project's name, not a fixed one (-p other)",
+      'com.docker.compose.project=" + sys.env("COMPOSE_PROJECT")' in alloy
+      and load_yaml("docker-compose.yml")["services"]["alloy"].get("environment", {}).get("COMPOSE_PROJECT", "").startswith("${COMPOSE_PROJECT_NAME"))
+
+# scripts/smoke.sh: BusyBox wget (the images' wget) sends GET, or POST with --post-data; handed
+# any other method it silently sends a GET. When the script sends anything but GET, a function
+# that is handed the method must send it with a tool that can (curl -X "$method"), never wget.
+smoke = open(os.path.join(ROOT, "scripts/smoke.sh"), encoding="utf-8").read()
+code = "\n".join(line for line in smoke.splitlines() if not line.lstrip().startswith("#")) + "\n"
+methods = set(re.findall(r"\b\w+ (POST|PUT|DELETE|PATCH) \"", code))
+for fn_name, body in re.findall(r"^(\w+)\(\)\s*\{(?:\s*#[^\n]*)?\n(.*?)^\}", code, re.M | re.S):
+    if "$method" not in body or not re.search(r"\b(curl|wget)\b", body):
+        continue
+    check(f"smoke.sh: {fn_name}() is handed {'/'.join(sorted(methods)) or 'GET'} and runs no wget for them",
+          not methods or not re.search(r"\bwget\b", body))
+    check(f"smoke.sh: {fn_name}() gives curl the method", re.search(r'(-X|--request) "\$method"', body))
+# The header's documented defaults are the compose-mode defaults in the code.
+header = smoke.split("\nset -", 1)[0]
+branch = re.search(r'if \[ "\$MODE" = local \]; then\n.*?\nelse\n(.*?)\nfi', smoke, re.S)
+compose_defaults = dict(re.findall(r"(\w+)=\$\{\1:-([^}]*)\}", (branch.group(1) if branch else "")
+                                   + "\n" + smoke.split('if [ "$MODE" = local ]', 1)[0]))
+for var, documented in re.findall(r"([A-Z_]{4,})\s+(https?://\S+)", header):
+    check(f"smoke.sh: header's default {var}={documented} is the code's",
+          compose_defaults.get(var) == documented, f"the code says {compose_defaults.get(var)}")
+
+readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+for command in re.findall(r"docker compose run [^`\n]*", readme):
+    check(f"README: `{command}` starts no dependencies (--no-deps)", "--no-deps" in command)
 
 promtool = subprocess.run(["promtool", "check", "config", os.path.join(ROOT, "config/prometheus/prometheus.yml")],
                           capture_output=True, text=True)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain, if it is missing:
 #   promtool (Debian's prometheus package) and PyYAML, for scripts/check-deploy.py;
-#   cargo-deny, for the licence, ban and source checks.
+#   cargo-deny, for the licence, ban and source checks;
+#   jsonschema, for check-deploy.py's Compose Specification validation;
+#   busybox (Debian), whose wget the compose-mode smoke test runs in place of the images' own.
 set -euo pipefail
 
 if ! command -v promtool >/dev/null 2>&1; then
@@ -38,4 +40,16 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /opt/skein-test-tools/nginx/usr/
   $SUDO mkdir -p /opt/skein-test-tools/nginx
   $SUDO dpkg-deb -x "$tmp"/nginx_*.deb /opt/skein-test-tools/nginx
   rm -rf "$tmp"
+fi
+
+if ! python3 -c 'import jsonschema' >/dev/null 2>&1; then
+  echo "installing jsonschema"
+  python3 -m pip install --quiet jsonschema
+fi
+
+if ! command -v busybox >/dev/null 2>&1; then
+  echo "installing busybox (Debian package)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends busybox >/dev/null
 fi

@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
 # Smoke test against a running Skein (docker compose, or scripts/run-local.sh): triggers a
 # scrape and a scheduled run, then checks that their traces hold every expected service and
-# that every expected service-graph edge exists. Exit 0 only when all do.
+# that every expected service-graph edge exists. Exit 0 only when all do; any failure ends
+# with one line "SMOKE FAILED: <what>" on stderr and exit 1. The schedule it creates is
+# deleted on every way out.
 #
 # Against compose (defaults):  scripts/smoke.sh
 # Against the local run:       scripts/smoke.sh --local
 #
-# Environment (defaults for compose):
-#   CONTROLLER_URL  http://localhost:8080     SCHEDULER_URL  http://localhost:8083 (via controller network: see below)
-#   TEMPO_URL       http://localhost:3200     PROMETHEUS_URL http://localhost:9090
-#   SITE_URL        http://demo-site/tracing-basics.html   (the page to scrape, as the scraper sees it)
+# Environment, with the defaults for compose (and for --local where they differ):
+#   CONTROLLER_URL  http://localhost:8080
+#   SCHEDULER_URL   http://scheduler:8083                   (--local: http://localhost:8083)
+#   TEMPO_URL       http://tempo:3200
+#   PROMETHEUS_URL  http://prometheus:9090
+#   SITE_URL        http://demo-site/tracing-basics.html    (--local: http://127.0.0.1:8090/tracing-basics.html)
 #   SMOKE_TIMEOUT   180 (seconds to wait for traces and edges)
-# With compose, Tempo, Prometheus and the scheduler publish no host ports: the script then
-# runs its queries from inside the grafana container (docker compose exec), which reaches them.
-set -euo pipefail
+# With compose only the controller publishes a host port: requests to any other host run
+# inside the grafana container (docker compose exec -T grafana curl ...), which reaches the
+# compose network. Its image ships curl, which sends the method asked for; BusyBox wget (also
+# there) can only GET, or POST with --post-data, so a DELETE through it would be a GET.
+#
+# SMOKE_TRACES_FROM_LOG=FILE: compose mode, but traces and edges are read from trace-view's
+# output (as --local does) instead of Tempo and Prometheus. For scripts/test.sh, which runs
+# the compose-mode requests against local binaries and has no Tempo or Prometheus.
+set -Eeuo pipefail   # -E: the ERR trap below also fires inside functions
 cd "$(dirname "$0")/.."
 
 MODE=compose
@@ -29,46 +39,79 @@ else
   SITE_URL=${SITE_URL:-http://demo-site/tracing-basics.html}
   TEMPO_URL=${TEMPO_URL:-http://tempo:3200}
   PROMETHEUS_URL=${PROMETHEUS_URL:-http://prometheus:9090}
+  VIEW_LOG=${SMOKE_TRACES_FROM_LOG:-}
 fi
 
+HEADERS=$(mktemp)
+SCHEDULE_ID=""
 fail() { echo "SMOKE FAILED: $*" >&2; exit 1; }
+# Whatever stops the script (a command `set -e` ends on, too) says what it was.
+trap 'fail "line $LINENO: \`$BASH_COMMAND\` exited $?"' ERR
+cleanup() {
+  if [ -n "$SCHEDULE_ID" ]; then
+    http DELETE "$SCHEDULER_URL/api/v1/schedules/$SCHEDULE_ID" >/dev/null 2>&1 \
+      || echo "smoke: could not delete schedule $SCHEDULE_ID at $SCHEDULER_URL" >&2
+  fi
+  rm -f "$HEADERS"
+}
+trap cleanup EXIT
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-# Reaches a URL from the host, or for compose-internal hosts from inside the grafana container.
-fetch() { # METHOD URL [BODY]
+# One HTTP request: METHOD URL [JSON-BODY]. Prints the answer's body followed by its three-digit
+# status; the response headers (and any curl error) go to $HEADERS. Hosts other than localhost
+# are reached from inside the grafana container.
+http() {
   local method=$1 url=$2 body=${3:-}
+  local args=(-sS -X "$method" --max-time 60 -D /dev/stderr -w '%{http_code}')
+  [ -n "$body" ] && args+=(-H 'content-type: application/json' --data-raw "$body")
   case "$url" in
-    http://localhost*|http://127.0.0.1*)
-      if [ -n "$body" ]; then curl -sS -D /tmp/skein-smoke-headers -X "$method" -H 'content-type: application/json' -d "$body" "$url"
-      else curl -sS -D /tmp/skein-smoke-headers -X "$method" "$url"; fi ;;
-    *)
-      if [ -n "$body" ]; then docker compose exec -T grafana wget -q -S -O - --header 'content-type: application/json' --post-data "$body" "$url" 2>/tmp/skein-smoke-headers
-      else docker compose exec -T grafana wget -q -S -O - "$url" 2>/tmp/skein-smoke-headers; fi ;;
+    http://localhost[:/]*|http://127.0.0.1[:/]*) curl "${args[@]}" "$url" 2>"$HEADERS" ;;
+    *) docker compose exec -T grafana curl "${args[@]}" "$url" 2>"$HEADERS" ;;
   esac
 }
-trace_of_last() { grep -i 'traceresponse' /tmp/skein-smoke-headers | head -1 | sed -E 's/.*00-([0-9a-f]{32})-.*/\1/' | tr -d '\r '; }
+# The same, for requests that must succeed: sets BODY and STATUS, and fails naming the request,
+# its status and answer unless the status is 2xx.
+request() {
+  local method=$1 url=$2 out
+  out=$(http "$@") || fail "$method $url: no answer ($(tail -n 1 "$HEADERS" | tr -d '\r'))"
+  STATUS=${out: -3}
+  BODY=${out%???}
+  case "$STATUS" in
+    2??) ;;
+    *) fail "$method $url answered $STATUS: $BODY" ;;
+  esac
+}
+trace_of_last() { { grep -i '^traceresponse:' "$HEADERS" || true; } | head -n 1 | sed -E 's/.*00-([0-9a-f]{32})-.*/\1/' | tr -d '\r '; }
 
 echo "1/4 synchronous scrape of $SITE_URL"
-doc=$(fetch POST "$CONTROLLER_URL/api/v1/scrape" "{\"url\": \"$SITE_URL\", \"force\": true}") || fail "the controller did not answer at $CONTROLLER_URL"
+request POST "$CONTROLLER_URL/api/v1/scrape" "{\"url\": \"$SITE_URL\", \"force\": true}"
 scrape_trace=$(trace_of_last)
-[ -n "$scrape_trace" ] || fail "no traceresponse header from the controller: $doc"
-echo "    document $(echo "$doc" | json 'd.get("id")') in trace $scrape_trace"
+[ -n "$scrape_trace" ] || fail "no traceresponse header from the controller: $BODY"
+echo "    document $(echo "$BODY" | json 'd.get("id")') in trace $scrape_trace"
 
 echo "2/4 schedule run through the scheduler"
 name="smoke-$(date +%s)"
-created=$(fetch POST "$SCHEDULER_URL/api/v1/schedules" "{\"name\": \"$name\", \"cron\": \"0 0 1 1 *\", \"url\": \"$SITE_URL\"}") \
-  || fail "the scheduler did not answer at $SCHEDULER_URL"
-schedule_id=$(echo "$created" | json 'd["id"]') || fail "could not create a schedule: $created"
-run=$(fetch POST "$SCHEDULER_URL/api/v1/schedules/$schedule_id/run")
+request POST "$SCHEDULER_URL/api/v1/schedules" "{\"name\": \"$name\", \"cron\": \"0 0 1 1 *\", \"url\": \"$SITE_URL\"}"
+SCHEDULE_ID=$(echo "$BODY" | json 'd["id"]') || fail "no schedule id in the scheduler's answer: $BODY"
+request POST "$SCHEDULER_URL/api/v1/schedules/$SCHEDULE_ID/run"
 run_trace=$(trace_of_last)
-echo "    job $(echo "$run" | json 'd["job"]["id"]') in trace $run_trace"
-fetch DELETE "$SCHEDULER_URL/api/v1/schedules/$schedule_id" >/dev/null || true
+[ -n "$run_trace" ] || fail "no traceresponse header from the scheduler's run: $BODY"
+echo "    job $(echo "$BODY" | json 'd["job"]["id"]') in trace $run_trace"
+request DELETE "$SCHEDULER_URL/api/v1/schedules/$SCHEDULE_ID"
+out=$(http GET "$SCHEDULER_URL/api/v1/schedules/$SCHEDULE_ID") || fail "GET $SCHEDULER_URL: no answer"
+[ "${out: -3}" = 404 ] || fail "schedule $SCHEDULE_ID still there after DELETE (GET answered ${out: -3})"
+echo "    schedule $name deleted"
+SCHEDULE_ID=""
 
 expected_edges="scheduler:controller controller:scraper controller:analyzer controller:controller-db"
 deadline=$(( $(date +%s) + TIMEOUT ))
 
-if [ "$MODE" = local ]; then
-  echo "3/4 traces in the trace viewer's output ($VIEW_LOG)"
+if [ -n "$VIEW_LOG" ]; then
+  if [ "$MODE" = compose ]; then
+    echo "3/4 traces in trace-view's output ($VIEW_LOG), not Tempo: SMOKE_TRACES_FROM_LOG is set"
+  else
+    echo "3/4 traces in the trace viewer's output ($VIEW_LOG)"
+  fi
   [ -f "$VIEW_LOG" ] || fail "no $VIEW_LOG: is scripts/run-local.sh running?"
   for trace in "$scrape_trace" "$run_trace"; do
     until grep -q "trace $trace" "$VIEW_LOG"; do
@@ -94,7 +137,9 @@ echo "3/4 traces in Tempo"
 for pair in "$scrape_trace:controller scraper analyzer" "$run_trace:scheduler controller scraper analyzer"; do
   trace=${pair%%:*}; want=${pair#*:}
   while :; do
-    found=$(fetch GET "$TEMPO_URL/api/traces/$trace" 2>/dev/null | python3 -c '
+    # 404 until Tempo has the trace: keep asking until the deadline.
+    out=$(http GET "$TEMPO_URL/api/traces/$trace" 2>/dev/null || true)
+    found=$(printf '%s' "${out%???}" | python3 -c '
 import json, sys
 try:
     d = json.load(sys.stdin)
@@ -119,7 +164,8 @@ for edge in $expected_edges "scraper:demo-site"; do
   client=${edge%%:*}; server=${edge#*:}
   query="traces_service_graph_request_total%7Bclient%3D%22$client%22%2Cserver%3D%22$server%22%7D"
   while :; do
-    n=$(fetch GET "$PROMETHEUS_URL/api/v1/query?query=$query" 2>/dev/null | json 'len(d["data"]["result"])' 2>/dev/null || echo 0)
+    out=$(http GET "$PROMETHEUS_URL/api/v1/query?query=$query" 2>/dev/null || true)
+    n=$(printf '%s' "${out%???}" | json 'len(d["data"]["result"])' 2>/dev/null || echo 0)
     [ "$n" != "0" ] && { echo "    ok $client → $server"; break; }
     if [ "$(date +%s)" -ge "$deadline" ]; then
       fail "edge $client → $server missing. Check: metrics_generator processors enabled in config/tempo/tempo.yaml; Prometheus started with --web.enable-remote-write-receiver; the server span is the direct child of the client span (else no pairing); Tempo's service-graph wait window (10s) plus remote-write delay"

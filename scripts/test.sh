@@ -34,3 +34,6 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 step "tests"
 cargo test --workspace --all-features --locked
+
+step "smoke.sh in compose mode, without Docker (stand-in docker → curl / BusyBox wget on the local binaries)"
+bash scripts/testing/compose-smoke.sh
