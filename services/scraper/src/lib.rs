@@ -6,6 +6,7 @@ mod charset;
 pub mod extract;
 mod fetch;
 pub mod guard;
+pub mod prescan;
 mod routes;
 mod settings;
 mod startup;

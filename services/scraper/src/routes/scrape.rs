@@ -36,11 +36,11 @@ pub(crate) async fn scrape(
     let page = pkg_tracing::spawn_blocking_in_span(move || {
         let _span = tracing::info_span!("scrape.extract", page.bytes = fetched.body.len()).entered();
         let (html, encoding) = crate::charset::decode(&fetched.body, fetched.content_type.as_deref());
-        let e = crate::extract::extract(&html, fetched.final_url.url()).map_err(|too_deep| {
+        let e = crate::extract::extract(&html, fetched.final_url.url()).map_err(|too_complex| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "page_too_complex",
-                format!("{}: {too_deep}.", fetched.final_url),
+                format!("{}: {too_complex}; it is not processed.", fetched.final_url),
             )
         })?;
         tracing::debug!(encoding = encoding.name(), links = e.links.len(), "extracted");
