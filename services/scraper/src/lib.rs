@@ -7,6 +7,8 @@ pub mod extract;
 mod fetch;
 pub mod guard;
 pub mod prescan;
+#[cfg(test)]
+mod properties;
 mod routes;
 mod settings;
 mod startup;

@@ -110,7 +110,9 @@ impl Kind {
             | b"p" | b"li" | b"dt" | b"dd" | b"option" | b"tr" | b"td" | b"th" | b"thead" | b"tbody"
             | b"tfoot" | b"caption" | b"colgroup" | b"html" | b"head" | b"body" => Kind::NonNesting,
             b"applet" | b"marquee" | b"object" | b"table" | b"template" => Kind::Boundary,
-            b"script" | b"style" | b"textarea" | b"title" | b"xmp" => Kind::RawText,
+            // noscript too: scraper parses with scripting on, as browsers do.
+            b"script" | b"style" | b"textarea" | b"title" | b"xmp" | b"iframe" | b"noembed" | b"noframes"
+            | b"noscript" => Kind::RawText,
             b"svg" | b"math" => Kind::ForeignRoot,
             b"foreignobject" | b"desc" | b"mi" | b"mo" | b"mn" | b"ms" | b"mtext" | b"annotation-xml" => {
                 Kind::IntegrationPoint
@@ -118,9 +120,8 @@ impl Kind {
             b"address" | b"article" | b"aside" | b"blockquote" | b"button" | b"center" | b"details"
             | b"dir" | b"div" | b"dl" | b"fieldset" | b"figcaption" | b"figure" | b"footer" | b"form"
             | b"frameset" | b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6" | b"header" | b"hgroup"
-            | b"iframe" | b"listing" | b"main" | b"menu" | b"nav" | b"noembed" | b"noframes"
-            | b"noscript" | b"ol" | b"plaintext" | b"pre" | b"search" | b"section" | b"select"
-            | b"summary" | b"ul" => Kind::Special,
+            | b"listing" | b"main" | b"menu" | b"nav" | b"ol" | b"plaintext" | b"pre" | b"search"
+            | b"section" | b"select" | b"summary" | b"ul" => Kind::Special,
             _ => Kind::Other,
         }
     }
@@ -130,7 +131,17 @@ impl Kind {
     }
 }
 
-/// Start tags that end foreign (SVG/MathML) content and are read as HTML again.
+/// What the tokenizer tells the tree builder about a start tag, besides its name.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tag {
+    /// Ends with `/>`.
+    self_closing: bool,
+    /// Has a color, face or size attribute (a `<font>` with one breaks out of foreign content).
+    presentational: bool,
+}
+
+/// Start tags that end foreign (SVG/MathML) content and are read as HTML again (and `<font>`
+/// with a presentational attribute).
 fn breaks_out_of_foreign(name: &[u8]) -> bool {
     const BREAKOUT: &[&[u8]] = &[
         b"b",
@@ -199,10 +210,12 @@ impl Scanner<'_> {
                     self.attributes()?;
                     self.end_tag(name)?;
                 }
+                // `</>` is dropped, `</` before anything else starts a bogus comment.
+                Some(b'/') => self.skip_past(b'>'),
                 Some(c) if c.is_ascii_alphabetic() => {
                     let name = self.name();
-                    let self_closing = self.attributes()?;
-                    self.start_tag(name, self_closing)?;
+                    let tag = self.attributes()?;
+                    self.start_tag(name, tag)?;
                 }
                 _ => {}
             }
@@ -251,9 +264,9 @@ impl Scanner<'_> {
     }
 
     /// The attributes up to the tag's `>`, as the tokenizer reads them (quoted values may hold
-    /// `>` and `<`). Returns whether the tag ends with `/>`. A tag cut off by the end of the
-    /// page is dropped by the tokenizer; its attributes are still counted.
-    fn attributes(&mut self) -> Result<bool, TooComplex> {
+    /// `>` and `<`). A tag cut off by the end of the page is dropped by the tokenizer; its
+    /// attributes are still counted.
+    fn attributes(&mut self) -> Result<Tag, TooComplex> {
         #[derive(Clone, Copy, PartialEq)]
         enum S {
             Before,
@@ -265,12 +278,18 @@ impl Scanner<'_> {
             AfterQuoted,
             SelfClosing,
         }
-        let (mut state, mut count) = (S::Before, 0usize);
+        let (mut state, mut count, mut name_at) = (S::Before, 0usize, 0usize);
+        let mut tag = Tag::default();
         while let Some(&c) = self.b.get(self.i) {
             self.i += 1;
             self.scan.bytes_visited += 1;
+            if state == S::Name && (is_space(c) || matches!(c, b'=' | b'/' | b'>')) {
+                let name = &self.b[name_at..self.i - 1];
+                tag.presentational |=
+                    [&b"color"[..], b"face", b"size"].iter().any(|p| p.eq_ignore_ascii_case(name));
+            }
             state = match (state, c) {
-                (S::SelfClosing, b'>') => return Ok(true),
+                (S::SelfClosing, b'>') => return Ok(Tag { self_closing: true, ..tag }),
                 (S::Quoted(q), c) => {
                     if c == q {
                         S::AfterQuoted
@@ -278,7 +297,7 @@ impl Scanner<'_> {
                         state
                     }
                 }
-                (_, b'>') => return Ok(false),
+                (_, b'>') => return Ok(tag),
                 (S::Before | S::AfterQuoted | S::SelfClosing, c) if is_space(c) => S::Before,
                 (S::Before | S::Name | S::AfterName | S::AfterQuoted | S::SelfClosing, b'/') => {
                     S::SelfClosing
@@ -298,11 +317,12 @@ impl Scanner<'_> {
                     if count > MAX_ATTRIBUTES {
                         return Err(TooComplex::TooManyAttributes);
                     }
+                    name_at = self.i - 1;
                     S::Name
                 }
             };
         }
-        Ok(false)
+        Ok(tag)
     }
 
     fn charge(&mut self) -> Result<(), TooComplex> {
@@ -313,12 +333,14 @@ impl Scanner<'_> {
         Ok(())
     }
 
-    fn start_tag(&mut self, name: (usize, usize), self_closing: bool) -> Result<(), TooComplex> {
+    fn start_tag(&mut self, name: (usize, usize), tag: Tag) -> Result<(), TooComplex> {
         self.charge()?;
         let text = &self.b[name.0..name.0 + name.1];
-        let kind = Kind::of(text);
+        let (kind, self_closing) = (Kind::of(text), tag.self_closing);
         let in_foreign = self.stack.last().is_some_and(|top| top.foreign_children);
-        if in_foreign && breaks_out_of_foreign(text) {
+        let breaks_out =
+            breaks_out_of_foreign(text) || (text.eq_ignore_ascii_case(b"font") && tag.presentational);
+        if in_foreign && breaks_out {
             // html5ever pops the foreign elements and reads this tag as HTML; the model keeps
             // them and pushes the tag (even a void one), so what follows is read as HTML too.
             return self.push(Open { name, kind, foreign_children: false });
@@ -350,7 +372,7 @@ impl Scanner<'_> {
         Ok(())
     }
 
-    /// Skips to the `</name` that ends a script, style, title, textarea or xmp element.
+    /// Skips to the `</name` that ends a raw-text element (script, style, title, noscript, …).
     fn skip_raw_text(&mut self, (name_at, len): (usize, usize)) {
         while let Some(lt) = self.find(|b| b == b'<') {
             self.i = lt + 1;
@@ -376,7 +398,12 @@ impl Scanner<'_> {
             let open = &self.stack[at];
             let open_name = &self.b[open.name.0..open.name.0 + open.name.1];
             if open_name.eq_ignore_ascii_case(text) {
-                self.stack.truncate(at);
+                if text.eq_ignore_ascii_case(b"form") {
+                    // `</form>` takes the form off the stack and leaves what it contains open.
+                    self.stack.remove(at);
+                } else {
+                    self.stack.truncate(at);
+                }
                 return Ok(());
             }
             let barrier = if special { open.kind == Kind::Boundary } else { open.kind.is_special() };
@@ -446,6 +473,7 @@ mod tests {
         assert_eq!(deepest(&html), 1);
         assert_eq!(deepest("<!-- a --!><div><div>"), 2, "--!> also ends a comment");
         assert_eq!(deepest("<script>a</scriptx><div></script><div>"), 1);
+        assert_eq!(deepest("</<script><div>"), 1, "</< starts a bogus comment, not a script");
     }
 
     #[test]
