@@ -13,6 +13,7 @@
 //! * `sqlite` (feature) — opening a SQLite store with migrations, and the CLIENT spans that put
 //!   the database on the service map.
 
+pub mod cpu_limit;
 pub mod downstream;
 mod env;
 pub mod faults;

@@ -6,7 +6,13 @@ use proptest::prelude::*;
 use scraper::Html;
 use url::Url;
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::IpNet;
+
 use crate::extract::extract;
+use crate::guard::ranges::BLOCKED;
+use crate::guard::{AllowList, blocked_reason};
 use crate::prescan::{MAX_NESTING, scan, scan_with_stats};
 
 fn config() -> ProptestConfig {
@@ -161,5 +167,39 @@ proptest! {
     ) {
         let page = format!("{prefix}{}", format!("<{wrapper}>").repeat(3 * MAX_NESTING));
         prop_assert!(scan(&page).is_err(), "{wrapper} x {} was accepted", 3 * MAX_NESTING);
+    }
+
+    #[test]
+    fn an_ipv4_address_is_judged_alike_in_every_ipv6_spelling(bits in any::<u32>()) {
+        let v4 = Ipv4Addr::from(bits);
+        let verdict = blocked_reason(IpAddr::V4(v4));
+        let spellings = [
+            v4.to_ipv6_mapped(),
+            Ipv6Addr::from((0x0064_ff9b_u128 << 96) | u128::from(bits)), // NAT64
+            Ipv6Addr::from((0x2002_u128 << 112) | (u128::from(bits) << 80)), // 6to4
+        ];
+        for v6 in spellings {
+            prop_assert_eq!(blocked_reason(IpAddr::V6(v6)), verdict, "{} as {}", v4, v6);
+        }
+    }
+
+    #[test]
+    fn every_address_of_a_blocked_range_is_blocked(range in 0..BLOCKED.len(), host in any::<u128>()) {
+        let net: IpNet = BLOCKED[range].0.parse().unwrap();
+        let ip = match net {
+            IpNet::V4(n) => IpAddr::V4(Ipv4Addr::from(u32::from(n.network()) | (host as u32 & u32::from(n.hostmask())))),
+            IpNet::V6(n) => IpAddr::V6(Ipv6Addr::from(u128::from(n.network()) | (host & u128::from(n.hostmask())))),
+        };
+        prop_assert!(blocked_reason(ip).is_some(), "{} in {}", ip, net);
+    }
+
+    #[test]
+    fn an_allow_list_of_one_loopback_address_admits_nothing_else(bits in any::<u128>(), v4 in any::<u32>()) {
+        let allow: AllowList = "127.0.0.1".parse().unwrap();
+        for ip in [IpAddr::V6(Ipv6Addr::from(bits)), IpAddr::V4(Ipv4Addr::from(v4))] {
+            let admitted = allow.allows_ip(ip);
+            let is_it = matches!(crate::guard::ranges::canonical(ip), IpAddr::V4(a) if a == Ipv4Addr::LOCALHOST);
+            prop_assert_eq!(admitted, is_it, "{}", ip);
+        }
     }
 }

@@ -10,7 +10,7 @@
 //! sites.
 
 mod allow;
-mod ranges;
+pub(crate) mod ranges;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use ipnet::{IpNet, Ipv6Net};
 
 /// Refused networks, most specific first (the first match names the reason).
-const BLOCKED: &[(&str, &str)] = &[
+pub(crate) const BLOCKED: &[(&str, &str)] = &[
     // IPv4
     ("0.0.0.0/8", "an unspecified/\"this network\" address"),
     ("10.0.0.0/8", "a private address"),
