@@ -30,7 +30,7 @@ pub enum FetchError {
     TooManyRedirects { url: String, max: usize },
     #[error("{url} answered {status} without a Location header")]
     RedirectWithoutLocation { url: String, status: u16 },
-    #[error("did not finish within the scrape's {deadline_ms} ms deadline ({hops} requests made)")]
+    #[error("did not finish within its {deadline_ms} ms deadline ({hops} requests made)")]
     Deadline { deadline_ms: u64, hops: usize },
 }
 

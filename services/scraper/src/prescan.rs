@@ -24,6 +24,11 @@ pub const MAX_ATTRIBUTES: usize = 512;
 /// depth they are met at). A 5 MB page of ordinary markup stays under a tenth of it.
 pub const MAX_TREE_WORK: u64 = 40_000_000;
 
+/// Elements html5ever may re-create from open formatting elements over the whole page (the sum,
+/// over tags, of the formatting elements open): `<p><b><i>…` then `<p>x` again and again makes
+/// each `<p>` rebuild every one of them. Ordinary pages re-create a few hundred thousand.
+pub const MAX_REBUILT_ELEMENTS: u64 = 2_000_000;
+
 /// Why a page is refused before parsing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TooComplex {
@@ -33,6 +38,8 @@ pub enum TooComplex {
     TooManyAttributes,
     #[error("the page's markup would take more than {MAX_TREE_WORK} tree-building steps")]
     TooMuchWork,
+    #[error("the page would have html5ever re-create more than {MAX_REBUILT_ELEMENTS} formatting elements")]
+    TooMuchFormatting,
 }
 
 /// What the pass saw of an accepted page.
@@ -43,6 +50,8 @@ pub struct Scan {
     pub deepest: usize,
     /// Stack entries charged to the tree builder (see [`MAX_TREE_WORK`]).
     pub tree_work: u64,
+    /// Formatting elements html5ever may re-create (see [`MAX_REBUILT_ELEMENTS`]).
+    pub rebuilt: u64,
     /// Bytes the pass itself looked at; a test checks this stays linear in the page size.
     pub bytes_visited: u64,
 }
@@ -55,7 +64,8 @@ pub fn scan(html: &str) -> Result<Scan, TooComplex> {
 
 /// The verdict, and what the pass saw up to it.
 pub fn scan_with_stats(html: &str) -> (Result<(), TooComplex>, Scan) {
-    let mut scanner = Scanner { b: html.as_bytes(), i: 0, stack: Vec::new(), scan: Scan::default() };
+    let mut scanner =
+        Scanner { b: html.as_bytes(), i: 0, stack: Vec::new(), formatting_open: 0, scan: Scan::default() };
     let verdict = scanner.run();
     (verdict, scanner.scan)
 }
@@ -72,6 +82,8 @@ struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
     stack: Vec<Open>,
+    /// How many entries of `stack` are formatting elements.
+    formatting_open: usize,
     scan: Scan,
 }
 
@@ -92,6 +104,9 @@ enum Kind {
     /// Other elements of HTML's "special" category: end tags of other elements do not look
     /// past them.
     Special,
+    /// Formatting elements (`b`, `i`, `font`, `a`…): closed by a block, they are re-created
+    /// at the next text or tag, so each open one may cost an element per tag.
+    Formatting,
     Other,
 }
 
@@ -114,6 +129,8 @@ impl Kind {
             b"script" | b"style" | b"textarea" | b"title" | b"xmp" | b"iframe" | b"noembed" | b"noframes"
             | b"noscript" => Kind::RawText,
             b"svg" | b"math" => Kind::ForeignRoot,
+            b"a" | b"b" | b"big" | b"code" | b"em" | b"font" | b"i" | b"nobr" | b"s" | b"small"
+            | b"strike" | b"strong" | b"tt" | b"u" => Kind::Formatting,
             b"foreignobject" | b"desc" | b"mi" | b"mo" | b"mn" | b"ms" | b"mtext" | b"annotation-xml" => {
                 Kind::IntegrationPoint
             }
@@ -127,7 +144,7 @@ impl Kind {
     }
 
     fn is_special(self) -> bool {
-        !matches!(self, Kind::Other | Kind::ForeignRoot)
+        !matches!(self, Kind::Other | Kind::Formatting | Kind::ForeignRoot)
     }
 }
 
@@ -330,6 +347,10 @@ impl Scanner<'_> {
         if self.scan.tree_work > MAX_TREE_WORK {
             return Err(TooComplex::TooMuchWork);
         }
+        self.scan.rebuilt += self.formatting_open as u64;
+        if self.scan.rebuilt > MAX_REBUILT_ELEMENTS {
+            return Err(TooComplex::TooMuchFormatting);
+        }
         Ok(())
     }
 
@@ -364,6 +385,7 @@ impl Scanner<'_> {
     }
 
     fn push(&mut self, open: Open) -> Result<(), TooComplex> {
+        self.formatting_open += usize::from(open.kind == Kind::Formatting);
         self.stack.push(open);
         self.scan.deepest = self.scan.deepest.max(self.stack.len());
         if self.stack.len() > MAX_NESTING {
@@ -400,8 +422,11 @@ impl Scanner<'_> {
             if open_name.eq_ignore_ascii_case(text) {
                 if text.eq_ignore_ascii_case(b"form") {
                     // `</form>` takes the form off the stack and leaves what it contains open.
-                    self.stack.remove(at);
+                    let form = self.stack.remove(at);
+                    self.formatting_open -= usize::from(form.kind == Kind::Formatting);
                 } else {
+                    let closed = self.stack[at..].iter().filter(|o| o.kind == Kind::Formatting).count();
+                    self.formatting_open -= closed;
                     self.stack.truncate(at);
                 }
                 return Ok(());
@@ -485,6 +510,9 @@ mod tests {
         assert!(scan(&attributes(MAX_ATTRIBUTES)).is_ok());
         let walks = format!("{}{}", "<span>".repeat(1000), "</x>".repeat(50_000));
         assert_eq!(scan(&walks), Err(TooComplex::TooMuchWork));
+        let rebuilds = format!("<p>{}{}", "<b><i><u>".repeat(3), "<p>x".repeat(250_000));
+        assert_eq!(scan(&rebuilds), Err(TooComplex::TooMuchFormatting));
+        assert!(scan(&format!("<p><b>{}", "<p>x".repeat(250_000))).is_ok(), "one open <b> is fine");
     }
 
     #[test]
@@ -493,6 +521,66 @@ mod tests {
             let page = unit.repeat(200_000 / unit.len());
             let visited = scan_with_stats(&page).1.bytes_visited;
             assert!(visited <= 2 * page.len() as u64, "{unit:?}: {visited} visits for {} bytes", page.len());
+        }
+    }
+}
+
+/// Five-megabyte pages of the shapes that hurt html5ever: each is parsed or refused. Prints
+/// the time each took, a figure to read, not an assertion:
+/// `cargo test --release -p skein-scraper --lib pathological -- --nocapture`.
+#[cfg(test)]
+mod pathological {
+    use std::time::Instant;
+
+    use url::Url;
+
+    /// Five megabytes in an optimised build; one in a debug build, to keep `cargo test` quick.
+    const SIZE: usize = if cfg!(debug_assertions) { 1 << 20 } else { 5 << 20 };
+
+    fn fill(unit: &str) -> String {
+        unit.repeat(SIZE / unit.len())
+    }
+
+    #[test]
+    fn five_megabyte_pathological_pages_are_parsed_or_refused() {
+        let formatting = "<b><i><u><s><em><strong><code><small><big><tt><nobr><strike><font><a>".repeat(3);
+        let attributes: String = (0..SIZE / 8).map(|i| format!(" a{i:06}")).collect();
+        // html5ever would compare each of these attributes with all earlier ones.
+        let pages: Vec<(&str, String, bool)> = [
+            ("`<a </a ` repeated (no `>`)", fill("<a </a "), false),
+            ("`<div>` repeated", fill("<div>"), false),
+            ("`<div/>` repeated", fill("<div/>"), false),
+            ("`<span><div></span>` repeated", fill("<span><div></span>"), false),
+            ("one tag, distinct attributes", format!("<a{attributes}>"), false),
+            ("1000 spans, then `</x>` repeated", format!("{}{}", "<span>".repeat(1000), fill("</x>")), false),
+            (
+                "42 open formatting elements, then `<p>x` repeated",
+                format!("<p>{formatting}{}", fill("<p>x")),
+                false,
+            ),
+            ("`<table><td>` repeated", fill("<table><td>"), false),
+            ("`<` repeated", fill("<"), true),
+            ("an unclosed comment", format!("<!--{}", fill("<div>")), true),
+            ("plain text", fill("word "), true),
+            (
+                "ordinary paragraphs with links",
+                fill("<p>Some words, <a href=/x>a link</a> and <b>bold</b>.</p>\n"),
+                true,
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let base = Url::parse("http://site.test/").unwrap();
+        for (name, page, expect_ok) in pages {
+            let started = Instant::now();
+            let verdict = crate::extract::extract(&page, &base).map(|_| ());
+            let elapsed = started.elapsed();
+            println!(
+                "{name:<52} {:>5} KB  {:>8.1} ms  {verdict:?}",
+                page.len() >> 10,
+                elapsed.as_secs_f64() * 1e3
+            );
+            assert_eq!(verdict.is_ok(), expect_ok, "{name}: {verdict:?}");
         }
     }
 }
