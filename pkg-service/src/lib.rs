@@ -4,6 +4,8 @@
 //!   that parses them documents them for `--help`, so the two never drift apart.
 //! * [`run`] — the whole `main`: `--help`, settings, telemetry, the actix runtime, and a
 //!   telemetry shutdown (flush) on every exit path.
+//! * [`cpu_limit`] — a semaphore on CPU-bound work in flight; 503 `overloaded` with
+//!   `Retry-After` past a deadline, instead of an endless queue.
 //! * [`downstream`] — turning a call to another Skein service into a typed answer or the
 //!   right error.
 //! * [`faults`] — fault injection for demos (`FAULT_ERROR_RATE`, `FAULT_LATENCY_MS`,
@@ -13,6 +15,7 @@
 //! * `sqlite` (feature) — opening a SQLite store with migrations, and the CLIENT spans that put
 //!   the database on the service map.
 
+pub mod cpu_limit;
 pub mod downstream;
 mod env;
 pub mod faults;

@@ -8,7 +8,9 @@ use crate::normalize::NormalizedUrl;
 use crate::store::{Document, NewDocument, Store};
 
 /// The analyzer sees at most this much of a page's text; longer pages are analysed on their
-/// first mebibyte (cut at a character boundary).
+/// first mebibyte (cut at a character boundary). Equal to the analyzer's default
+/// ANALYZER_MAX_BYTES, whose JSON body limit covers the worst-case escaped size (six bytes per
+/// control character), so a page of control characters is analysed, not refused with a 413.
 pub const MAX_ANALYZED_BYTES: usize = 1 << 20;
 
 /// Where a run is, for job events.
@@ -85,7 +87,8 @@ pub fn internal(error: sqlx::Error) -> ApiError {
 
 #[cfg(test)]
 mod tests {
-    use super::truncate_at_char_boundary;
+    use super::{MAX_ANALYZED_BYTES, truncate_at_char_boundary};
+    use crate::downstream::Downstream;
 
     #[test]
     fn truncation_never_splits_a_character() {
@@ -95,5 +98,24 @@ mod tests {
         let mut short = "abc".to_owned();
         truncate_at_char_boundary(&mut short, 10);
         assert_eq!(short, "abc");
+    }
+
+    /// Both services on their default limits: the truncated text of a page of control
+    /// characters (sixfold when JSON-escaped) is analysed by the real analyzer.
+    #[actix_web::test]
+    async fn a_truncated_page_of_control_characters_fits_the_analyzers_defaults() {
+        let analyzer_settings: skein_analyzer::Settings =
+            pkg_service::load(pkg_service::Env::from_vars([("HOST", "127.0.0.1"), ("PORT", "0")])).unwrap();
+        let analyzer = skein_analyzer::Application::build(analyzer_settings).await.unwrap();
+        let analyzer_url = format!("http://127.0.0.1:{}", analyzer.port());
+        actix_web::rt::spawn(analyzer.run_until_stopped());
+        let settings: crate::Settings =
+            pkg_service::load(pkg_service::Env::from_vars([("ANALYZER_URL", analyzer_url)])).unwrap();
+
+        let mut text = "\u{1}\u{7}\n".repeat(MAX_ANALYZED_BYTES);
+        truncate_at_char_boundary(&mut text, MAX_ANALYZED_BYTES);
+        let analysis = Downstream::new(&settings).analyze(text).await;
+        let analysis = analysis.unwrap_or_else(|e| panic!("the analyzer refused the text: {e}"));
+        assert_eq!(analysis.counts.characters, MAX_ANALYZED_BYTES);
     }
 }

@@ -57,10 +57,12 @@ impl FromEnv for Settings {
                 500,
                 "first retry delay in ms (doubles)",
             )),
+            // Above the scraper's whole-scrape deadline (SCRAPER_DEADLINE_MS, 20 s by default),
+            // so the scraper gives up first and answers 504 before this call is abandoned.
             downstream_timeout: Duration::from_millis(env.get(
                 "DOWNSTREAM_TIMEOUT_MS",
                 30_000,
-                "limit on each scraper/analyzer call, in ms",
+                "limit on each scraper/analyzer call, in ms; keep it above the scraper's SCRAPER_DEADLINE_MS (default 20000)",
             )),
         };
         if settings.job_workers == 0 {

@@ -6,6 +6,8 @@ use ego_tree::iter::Edge;
 use scraper::{ElementRef, Html, Node, Selector};
 use url::Url;
 
+use crate::prescan::TooComplex;
+
 /// What a page says about itself, and its readable text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Extracted {
@@ -62,25 +64,11 @@ fn selector(css: &str) -> Selector {
     Selector::parse(css).expect("selectors in this file are valid CSS")
 }
 
-/// Deeper element nesting than this is refused before parsing: html5ever's tree builder does
-/// work proportional to the depth for each tag, so 50 000 nested `<div>`s (half a megabyte)
-/// take minutes. Real pages stay far below; browsers cap their own trees near here.
-pub const MAX_NESTING: usize = 1024;
-
-/// The page nests elements deeper than [`MAX_NESTING`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the page nests elements {depth} deep; at most {MAX_NESTING} is processed")]
-pub struct TooDeep {
-    pub depth: usize,
-}
-
 /// `base` is the URL the page was fetched from (after redirects): relative links resolve
 /// against it, or against the page's `<base href>` if it has one.
-pub fn extract(html: &str, base: &Url) -> Result<Extracted, TooDeep> {
-    let depth = max_nesting(html);
-    if depth > MAX_NESTING {
-        return Err(TooDeep { depth });
-    }
+/// Pages html5ever would spend too long on are refused first (see [`crate::prescan`]).
+pub fn extract(html: &str, base: &Url) -> Result<Extracted, TooComplex> {
+    crate::prescan::scan(html)?;
     let doc = Html::parse_document(html);
     let meta = |css: &str| first_attr(&doc, css, "content");
     let title = first_text(&doc, "title").or_else(|| meta(r#"meta[property="og:title"]"#));
@@ -104,44 +92,6 @@ pub fn extract(html: &str, base: &Url) -> Result<Extracted, TooDeep> {
         text: readable_text(&doc),
         links: links(&doc, &base),
     })
-}
-
-/// Elements that never nest: void elements, and those whose end tag is implied by the next
-/// sibling (`<p>a<p>b` is two siblings, not a nest).
-const NON_NESTING: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track",
-    "wbr", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot", "rt",
-    "rp", "colgroup", "caption", "html", "head", "body",
-];
-
-/// A linear, conservative estimate of the deepest element nesting: one pass over the tags.
-fn max_nesting(html: &str) -> usize {
-    let bytes = html.as_bytes();
-    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
-    while let Some(offset) = bytes[i..].iter().position(|&b| b == b'<') {
-        i += offset + 1;
-        let closing = bytes.get(i) == Some(&b'/');
-        let start = i + usize::from(closing);
-        let name_len = bytes[start..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
-        if name_len == 0 {
-            continue;
-        }
-        let name = html[start..start + name_len].to_ascii_lowercase();
-        if NON_NESTING.contains(&name.as_str()) {
-            continue;
-        }
-        let self_closing = bytes[start + name_len..]
-            .iter()
-            .position(|&b| b == b'>')
-            .is_some_and(|end| end > 0 && bytes[start + name_len + end - 1] == b'/');
-        if closing {
-            depth = depth.saturating_sub(1);
-        } else if !self_closing {
-            depth += 1;
-            deepest = deepest.max(depth);
-        }
-    }
-    deepest
 }
 
 fn clean(s: &str) -> Option<String> {
@@ -281,18 +231,6 @@ mod tests {
     #[test]
     fn pathological_nesting_is_refused_before_parsing() {
         let html = format!("<body>{}deep{}</body>", "<div>".repeat(50_000), "</div>".repeat(50_000));
-        assert_eq!(extract(&html, &base()), Err(TooDeep { depth: 50_000 }));
-    }
-
-    #[test]
-    fn siblings_void_and_implied_end_tags_do_not_count_as_nesting() {
-        let flat = format!(
-            "<ul>{}</ul>{}{}",
-            "<li>item".repeat(5_000),
-            "<p>para".repeat(5_000),
-            "<br><img src=x/>".repeat(5_000)
-        );
-        assert!(max_nesting(&flat) < 5);
-        assert!(extract(&flat, &base()).is_ok());
+        assert_eq!(extract(&html, &base()), Err(TooComplex::TooDeep));
     }
 }

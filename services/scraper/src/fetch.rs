@@ -1,7 +1,7 @@
 //! Fetching a page hop by hop: every hop is vetted by the guard and fetched at the vetted
 //! address with the external client (a CLIENT span per hop, no trace headers sent).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, LOCATION};
@@ -30,6 +30,8 @@ pub enum FetchError {
     TooManyRedirects { url: String, max: usize },
     #[error("{url} answered {status} without a Location header")]
     RedirectWithoutLocation { url: String, status: u16 },
+    #[error("did not finish within its {deadline_ms} ms deadline ({hops} requests made)")]
+    Deadline { deadline_ms: u64, hops: usize },
 }
 
 /// Fetches through the guard. Built once per worker: the awc client inside is not `Send`.
@@ -37,18 +39,35 @@ pub struct Fetcher {
     client: ExternalClient,
     guard: DestinationGuard,
     max_redirects: usize,
+    /// For all hops together (each hop also has the client's own timeout).
+    deadline: Duration,
 }
 
 impl Fetcher {
-    pub fn new(client: ExternalClient, guard: DestinationGuard, max_redirects: usize) -> Self {
-        Self { client, guard, max_redirects }
+    pub fn new(
+        client: ExternalClient,
+        guard: DestinationGuard,
+        max_redirects: usize,
+        deadline: Duration,
+    ) -> Self {
+        Self { client, guard, max_redirects, deadline }
     }
 
+    /// Fetches `target`, following redirects, within the deadline: past it, the hop in flight
+    /// is dropped (its connection closed) and the scrape fails as a timeout.
     pub async fn fetch(&self, target: TargetUrl) -> Result<Fetched, FetchError> {
+        let hops = std::cell::Cell::new(0);
+        actix_web::rt::time::timeout(self.deadline, self.follow(target, &hops)).await.unwrap_or_else(|_| {
+            Err(FetchError::Deadline { deadline_ms: self.deadline.as_millis() as u64, hops: hops.get() })
+        })
+    }
+
+    async fn follow(&self, target: TargetUrl, hops: &std::cell::Cell<usize>) -> Result<Fetched, FetchError> {
         let started = Instant::now();
         let mut current = target;
         let mut redirects = 0;
         loop {
+            hops.set(hops.get() + 1);
             let address = self.guard.vet(&current).await?;
             let reply = self.client.get(current.as_str(), Some(address)).await?;
             if reply.status.is_redirection() && reply.status != StatusCode::NOT_MODIFIED {

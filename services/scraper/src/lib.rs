@@ -6,6 +6,9 @@ mod charset;
 pub mod extract;
 mod fetch;
 pub mod guard;
+pub mod prescan;
+#[cfg(test)]
+mod properties;
 mod routes;
 mod settings;
 mod startup;

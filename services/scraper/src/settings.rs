@@ -19,7 +19,17 @@ pub struct Settings {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub max_redirects: usize,
+    /// The whole scrape, every redirect hop together. Kept below the controller's
+    /// DOWNSTREAM_TIMEOUT_MS (30 s by default), so no fetch outlives the caller's wait.
+    pub deadline: Duration,
+    /// Extractions running at once (default: the number of cores).
+    pub cpu_permits: usize,
+    /// How long a request waits for an extraction permit before a 503 `overloaded`.
+    pub cpu_wait: Duration,
 }
+
+/// The default of SCRAPER_DEADLINE_MS: under the controller's default call timeout (30 s).
+pub const DEFAULT_DEADLINE_MS: u64 = 20_000;
 
 impl FromEnv for Settings {
     fn from_env(env: &mut Env) -> Self {
@@ -27,8 +37,28 @@ impl FromEnv for Settings {
             env.get("SCRAPER_TIMEOUT_MS", 10_000, "time limit for fetching one page (each hop)");
         let connect_ms: u64 =
             env.get("SCRAPER_CONNECT_TIMEOUT_MS", 3_000, "time limit for connecting to a site");
-        if timeout_ms == 0 || connect_ms == 0 {
-            env.invalid("SCRAPER_TIMEOUT_MS and SCRAPER_CONNECT_TIMEOUT_MS must be above 0");
+        let deadline_ms: u64 = env.get(
+            "SCRAPER_DEADLINE_MS",
+            DEFAULT_DEADLINE_MS,
+            "time limit for a whole scrape, all redirects together; keep it below the controller's DOWNSTREAM_TIMEOUT_MS",
+        );
+        let cpu_permits: usize = env.get(
+            "SCRAPER_CPU_PERMITS",
+            pkg_service::cpu_limit::available_cores(),
+            "extractions run at once (default: the cores)",
+        );
+        let cpu_wait_ms: u64 = env.get(
+            "SCRAPER_CPU_WAIT_MS",
+            2_000,
+            "longest wait for an extraction slot before answering 503 overloaded",
+        );
+        if timeout_ms == 0 || connect_ms == 0 || deadline_ms == 0 {
+            env.invalid(
+                "SCRAPER_TIMEOUT_MS, SCRAPER_CONNECT_TIMEOUT_MS and SCRAPER_DEADLINE_MS must be above 0",
+            );
+        }
+        if cpu_permits == 0 {
+            env.invalid("SCRAPER_CPU_PERMITS must be at least 1");
         }
         Settings {
             host: env.get("HOST", "0.0.0.0".to_string(), "listen address"),
@@ -43,6 +73,9 @@ impl FromEnv for Settings {
             timeout: Duration::from_millis(timeout_ms),
             connect_timeout: Duration::from_millis(connect_ms),
             max_redirects: env.get("SCRAPER_MAX_REDIRECTS", 5, "redirects followed before giving up"),
+            deadline: Duration::from_millis(deadline_ms),
+            cpu_permits,
+            cpu_wait: Duration::from_millis(cpu_wait_ms),
         }
     }
 }

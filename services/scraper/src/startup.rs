@@ -3,6 +3,7 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
+use pkg_service::cpu_limit::CpuLimit;
 use pkg_tracing::{ClientSettings, ExternalClient, RequestTracing};
 
 use crate::fetch::Fetcher;
@@ -17,6 +18,7 @@ const JSON_LIMIT: usize = 16 * 1024;
 pub struct Application {
     port: u16,
     server: Server,
+    cpu_limit: CpuLimit,
 }
 
 impl Application {
@@ -31,10 +33,15 @@ impl Application {
         };
         let guard = DestinationGuard::new(settings.allow.clone());
         let max_redirects = settings.max_redirects;
+        let deadline = settings.deadline;
+        // One limit for the whole service, shared by every worker.
+        let cpu_limit = CpuLimit::new(settings.cpu_permits, settings.cpu_wait);
+        let limit = web::Data::new(cpu_limit.clone());
         let faults = pkg_service::faults::Faults::new(&settings.faults);
         let server = HttpServer::new(move || {
             // One fetcher per worker: awc clients are per-thread, and reused across requests.
-            let fetcher = Fetcher::new(ExternalClient::new(&client_settings), guard.clone(), max_redirects);
+            let fetcher =
+                Fetcher::new(ExternalClient::new(&client_settings), guard.clone(), max_redirects, deadline);
             App::new()
                 // Outside in: RequestTracing, then faults, so an injected failure is in the span.
                 .wrap(faults.middleware())
@@ -42,17 +49,23 @@ impl Application {
                 .configure(faults.configure())
                 .configure(pkg_api::extractor_configs(JSON_LIMIT))
                 .app_data(web::Data::new(fetcher))
+                .app_data(limit.clone())
                 .configure(routes::configure)
                 .default_service(pkg_api::default_service())
         })
         .listen(listener)?
         .run();
         tracing::info!(port, allow = %settings.allow, "scraper listening");
-        Ok(Self { port, server })
+        Ok(Self { port, server, cpu_limit })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The limit on extractions in flight (tests hold its permits to show the 503).
+    pub fn cpu_limit(&self) -> &CpuLimit {
+        &self.cpu_limit
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {

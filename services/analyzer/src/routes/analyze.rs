@@ -1,17 +1,20 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use pkg_api::{AnalyzeRequest, ApiError};
+use pkg_service::cpu_limit::CpuLimit;
 
 pub(crate) struct Limits {
     pub(crate) max_bytes: usize,
 }
 
 /// `POST /v1/analyze`: the CPU work runs on the blocking pool, inside this request's span, so
-/// the executor keeps serving and the stage spans stay in the trace.
+/// the executor keeps serving and the stage spans stay in the trace; at most a core's worth at
+/// once, and 503 `overloaded` when no slot frees up in time.
 pub(crate) async fn analyze(
     body: web::Json<AnalyzeRequest>,
     limits: web::Data<Limits>,
-) -> Result<HttpResponse, ApiError> {
+    cpu_limit: web::Data<CpuLimit>,
+) -> Result<HttpResponse, actix_web::Error> {
     let text = body.into_inner().text;
     if text.len() > limits.max_bytes {
         return Err(ApiError::new(
@@ -22,12 +25,9 @@ pub(crate) async fn analyze(
                 text.len(),
                 limits.max_bytes
             ),
-        ));
+        )
+        .into());
     }
-    let analysis =
-        pkg_tracing::spawn_blocking_in_span(move || crate::analysis::analyze(&text)).await.map_err(|e| {
-            tracing::error!(error = %e, "analysis panicked");
-            ApiError::internal()
-        })?;
+    let analysis = cpu_limit.run(move || crate::analysis::analyze(&text)).await?;
     Ok(HttpResponse::Ok().json(analysis))
 }

@@ -2,3 +2,4 @@
 
 mod analyze;
 mod helpers;
+mod limits;

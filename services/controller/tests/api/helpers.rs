@@ -26,6 +26,8 @@ pub async fn spawn_analyzer(port: u16) -> u16 {
         faults: Default::default(),
         port,
         max_bytes: 2 << 20,
+        cpu_permits: 2,
+        cpu_wait: Duration::from_secs(2),
     })
     .await
     .expect("analyzer builds");
@@ -44,6 +46,9 @@ pub async fn spawn_scraper() -> u16 {
         timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(1),
         max_redirects: 3,
+        deadline: Duration::from_secs(10),
+        cpu_permits: 2,
+        cpu_wait: Duration::from_secs(2),
     };
     let app = skein_scraper::Application::build(settings).await.expect("scraper builds");
     let port = app.port();

@@ -24,6 +24,8 @@ pub async fn spawn_pipeline(db: &TempDir) -> String {
         faults: Default::default(),
         port: 0,
         max_bytes: 2 << 20,
+        cpu_permits: 2,
+        cpu_wait: Duration::from_secs(2),
     })
     .await
     .unwrap();
@@ -38,6 +40,9 @@ pub async fn spawn_pipeline(db: &TempDir) -> String {
         timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(1),
         max_redirects: 3,
+        deadline: Duration::from_secs(10),
+        cpu_permits: 2,
+        cpu_wait: Duration::from_secs(2),
     })
     .await
     .unwrap();

@@ -1,6 +1,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use pkg_api::{ApiError, ScrapeRequest, ScrapedPage};
+use pkg_service::cpu_limit::CpuLimit;
 use pkg_tracing::ClientError;
 
 use crate::fetch::{FetchError, Fetcher};
@@ -11,7 +12,8 @@ use crate::guard::{GuardError, TargetUrl};
 pub(crate) async fn scrape(
     body: web::Json<ScrapeRequest>,
     fetcher: web::Data<Fetcher>,
-) -> Result<HttpResponse, ApiError> {
+    cpu_limit: web::Data<CpuLimit>,
+) -> Result<HttpResponse, actix_web::Error> {
     let requested = body.into_inner().url;
     let target = TargetUrl::parse(&requested).map_err(guard_error)?;
     let fetched = fetcher.fetch(target).await.map_err(fetch_error)?;
@@ -20,7 +22,8 @@ pub(crate) async fn scrape(
             StatusCode::BAD_GATEWAY,
             "upstream_error",
             format!("{} answered {}.", fetched.final_url, fetched.status),
-        ));
+        )
+        .into());
     }
     if !looks_like_html(fetched.content_type.as_deref(), &fetched.body) {
         return Err(ApiError::new(
@@ -31,39 +34,38 @@ pub(crate) async fn scrape(
                 fetched.final_url,
                 fetched.content_type.as_deref().unwrap_or("of unknown type")
             ),
-        ));
+        )
+        .into());
     }
-    let page = pkg_tracing::spawn_blocking_in_span(move || {
-        let _span = tracing::info_span!("scrape.extract", page.bytes = fetched.body.len()).entered();
-        let (html, encoding) = crate::charset::decode(&fetched.body, fetched.content_type.as_deref());
-        let e = crate::extract::extract(&html, fetched.final_url.url()).map_err(|too_deep| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "page_too_complex",
-                format!("{}: {too_deep}.", fetched.final_url),
-            )
-        })?;
-        tracing::debug!(encoding = encoding.name(), links = e.links.len(), "extracted");
-        Ok::<_, ApiError>(ScrapedPage {
-            url: requested,
-            final_url: fetched.final_url.to_string(),
-            status: fetched.status.as_u16(),
-            content_type: fetched.content_type.unwrap_or_else(|| "text/html".into()),
-            title: e.title,
-            description: e.description,
-            author: e.author,
-            published_at: e.published_at,
-            lang: e.lang,
-            text: e.text,
-            links: e.links,
-            fetch_ms: fetched.fetch_ms,
+    // At most a core's worth of extractions at once; past the wait, 503 overloaded.
+    let page = cpu_limit
+        .run(move || {
+            let _span = tracing::info_span!("scrape.extract", page.bytes = fetched.body.len()).entered();
+            let (html, encoding) = crate::charset::decode(&fetched.body, fetched.content_type.as_deref());
+            let e = crate::extract::extract(&html, fetched.final_url.url()).map_err(|too_complex| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "page_too_complex",
+                    format!("{}: {too_complex}; it is not processed.", fetched.final_url),
+                )
+            })?;
+            tracing::debug!(encoding = encoding.name(), links = e.links.len(), "extracted");
+            Ok::<_, ApiError>(ScrapedPage {
+                url: requested,
+                final_url: fetched.final_url.to_string(),
+                status: fetched.status.as_u16(),
+                content_type: fetched.content_type.unwrap_or_else(|| "text/html".into()),
+                title: e.title,
+                description: e.description,
+                author: e.author,
+                published_at: e.published_at,
+                lang: e.lang,
+                text: e.text,
+                links: e.links,
+                fetch_ms: fetched.fetch_ms,
+            })
         })
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "extraction panicked");
-        ApiError::internal()
-    })??;
+        .await??;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -101,6 +103,9 @@ fn fetch_error(error: FetchError) -> ApiError {
         ),
         FetchError::Client(e @ ClientError::Timeout { .. }) => {
             ApiError::new(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", format!("The site {e}."))
+        }
+        e @ FetchError::Deadline { .. } => {
+            ApiError::new(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", format!("The scrape {e}."))
         }
         other => ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", format!("{other}.")),
     }

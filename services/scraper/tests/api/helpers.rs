@@ -2,6 +2,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+use pkg_service::cpu_limit::CpuLimit;
 use pkg_tracing::harness::{Collector, test_telemetry};
 use serde_json::{Value, json};
 use skein_scraper::{Application, Settings};
@@ -9,6 +10,8 @@ use skein_scraper::{Application, Settings};
 pub struct TestApp {
     pub address: String,
     pub collector: &'static Collector,
+    /// The app's own limit on extractions: a test may hold its permits.
+    pub cpu_limit: CpuLimit,
 }
 
 /// Settings for tests: loopback, port 0, short timeouts; `allow` opens the test site.
@@ -22,6 +25,9 @@ pub fn settings(allow: &str) -> Settings {
         timeout: Duration::from_millis(800),
         connect_timeout: Duration::from_millis(500),
         max_redirects: 3,
+        deadline: Duration::from_secs(10),
+        cpu_permits: 2,
+        cpu_wait: Duration::from_secs(2),
     }
 }
 
@@ -29,8 +35,9 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let collector = test_telemetry("scraper");
     let app = Application::build(settings).await.expect("the scraper builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let cpu_limit = app.cpu_limit().clone();
     actix_web::rt::spawn(app.run_until_stopped());
-    TestApp { address, collector }
+    TestApp { address, collector, cpu_limit }
 }
 
 /// The scraper allowed to reach loopback, where the test site lives.
@@ -40,6 +47,16 @@ pub async fn spawn_app() -> TestApp {
 
 impl TestApp {
     pub async fn scrape_raw(&self, body: String, headers: &[(&str, &str)]) -> (u16, Value) {
+        let (status, _, body) = self.scrape_with_headers(body, headers).await;
+        (status, body)
+    }
+
+    /// Status, response headers and JSON body.
+    pub async fn scrape_with_headers(
+        &self,
+        body: String,
+        headers: &[(&str, &str)],
+    ) -> (u16, actix_web::http::header::HeaderMap, Value) {
         let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
         let mut request = client
             .post(format!("{}/v1/scrape", self.address))
@@ -49,13 +66,20 @@ impl TestApp {
         }
         let mut response = request.send_body(body).await.expect("the scraper answers");
         let bytes = response.body().limit(16 << 20).await.expect("a body");
-        (response.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            response.status().as_u16(),
+            response.headers().clone(),
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     pub async fn scrape(&self, url: &str) -> (u16, Value) {
         self.scrape_raw(json!({ "url": url }).to_string(), &[]).await
     }
 }
+
+/// How long each hop of `/chain/{n}` takes: under the test scraper's per-hop timeout (800 ms).
+pub const HOP_DELAY: Duration = Duration::from_millis(300);
 
 /// Headers of every request the site received.
 pub type Received = Mutex<Vec<Vec<(String, String)>>>;
@@ -115,6 +139,17 @@ impl Site {
                         html(ARTICLE)
                     }),
                 )
+                // A redirect chain whose every hop takes HOP_DELAY: /chain/0 → /chain/1 → /chain/2 → the article.
+                .route(
+                    "/chain/{n}",
+                    web::get().to(|n: web::Path<u32>| async move {
+                        actix_web::rt::time::sleep(HOP_DELAY).await;
+                        let n = n.into_inner();
+                        if n >= 2 { redirect("/article") } else { redirect(&format!("/chain/{}", n + 1)) }
+                    }),
+                )
+                // The shape that once took 13 s to pre-scan: `<a </a ` over and over, no `>`.
+                .route("/no-closing-bracket", web::get().to(|| async { html(&"<a </a ".repeat(60_000)) }))
                 .route("/missing", web::get().to(|| async { HttpResponse::NotFound().body("gone") }))
                 .wrap_fn(|req, srv| {
                     use actix_web::dev::Service as _;

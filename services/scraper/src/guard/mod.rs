@@ -9,12 +9,17 @@
 //! check at every hop. An explicit allow-list opens named hosts or networks for demo and test
 //! sites.
 
+mod allow;
+pub(crate) mod ranges;
+
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::str::FromStr;
+use std::net::{IpAddr, SocketAddr};
 
 use tracing::Instrument as _;
 use url::{Host, Url};
+
+pub use allow::AllowList;
+pub use ranges::blocked_reason;
 
 /// Why a URL may not be fetched.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,160 +95,6 @@ impl fmt::Display for TargetUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0.as_str())
     }
-}
-
-/// `SCRAPER_ALLOW_HOSTS`: host names (exact, case-insensitive) and networks (CIDR or a single
-/// address) that the guard lets through.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AllowList {
-    hosts: Vec<String>,
-    networks: Vec<Network>,
-}
-
-impl AllowList {
-    fn allows_host(&self, host: &str) -> bool {
-        self.hosts.iter().any(|h| h == host)
-    }
-
-    fn allows_ip(&self, ip: IpAddr) -> bool {
-        self.networks.iter().any(|n| n.contains(ip))
-    }
-}
-
-impl FromStr for AllowList {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut list = AllowList::default();
-        for entry in s.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            if let Ok(network) = entry.parse::<Network>() {
-                list.networks.push(network);
-            } else if entry.contains('/') {
-                return Err(format!("{entry:?} is not a valid CIDR"));
-            } else if entry.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
-                list.hosts.push(entry.to_ascii_lowercase());
-            } else {
-                return Err(format!("{entry:?} is neither a host name nor a CIDR"));
-            }
-        }
-        Ok(list)
-    }
-}
-
-impl fmt::Display for AllowList {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> =
-            self.hosts.iter().cloned().chain(self.networks.iter().map(ToString::to_string)).collect();
-        if parts.is_empty() { f.write_str("(none)") } else { f.write_str(&parts.join(",")) }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Network {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl Network {
-    fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, canonical(ip)) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-impl FromStr for Network {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let addr: IpAddr = addr.parse().map_err(|_| ())?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or(())?,
-            None => max,
-        };
-        Ok(Network { addr: canonical(addr), prefix })
-    }
-}
-
-impl fmt::Display for Network {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-/// IPv4-mapped IPv6 (`::ffff:a.b.c.d`) is the IPv4 address it carries.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-/// Why `ip` must not be fetched from, or `None` if it is a public address.
-pub fn blocked_reason(ip: IpAddr) -> Option<&'static str> {
-    match canonical(ip) {
-        IpAddr::V4(v4) => blocked_v4(v4),
-        IpAddr::V6(v6) => blocked_v6(v6),
-    }
-}
-
-fn blocked_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, c, _] = ip.octets();
-    Some(match (a, b, c) {
-        (0, _, _) => "an unspecified/\"this network\" address",
-        (10, _, _) => "a private address",
-        (100, 64..=127, _) => "a carrier-grade NAT address",
-        (127, _, _) => "a loopback address",
-        (169, 254, _) => "a link-local address (cloud metadata lives here)",
-        (172, 16..=31, _) => "a private address",
-        (192, 0, 0) | (192, 0, 2) | (198, 51, 100) | (203, 0, 113) => "a reserved or documentation address",
-        (192, 168, _) => "a private address",
-        (198, 18..=19, _) => "a benchmarking address",
-        (224..=239, _, _) => "a multicast address",
-        (240..=255, _, _) => "a reserved or broadcast address",
-        _ => return None,
-    })
-}
-
-fn blocked_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    let segments = ip.segments();
-    if ip.is_unspecified() {
-        return Some("an unspecified address");
-    }
-    if ip.is_loopback() {
-        return Some("a loopback address");
-    }
-    // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address that decides.
-    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [h, l] = [segments[6], segments[7]];
-        return blocked_v4(Ipv4Addr::new((h >> 8) as u8, h as u8, (l >> 8) as u8, l as u8));
-    }
-    if segments[0] == 0x2002 {
-        let [h, l] = [segments[1], segments[2]];
-        return blocked_v4(Ipv4Addr::new((h >> 8) as u8, h as u8, (l >> 8) as u8, l as u8));
-    }
-    Some(match segments[0] {
-        0xfc00..=0xfdff => "a unique-local (private) address (cloud metadata lives here)",
-        0xfe80..=0xfebf => "a link-local address",
-        0xff00..=0xffff => "a multicast address",
-        0x2001 if segments[1] == 0x0db8 => "a documentation address",
-        0x0100 if segments[1..4] == [0, 0, 0] => "a discard address",
-        0 => "a reserved address",
-        _ => return None,
-    })
 }
 
 /// Decides whether a target may be fetched and at which address.
@@ -363,6 +214,9 @@ mod tests {
             "http://[64:ff9b::a9fe:a9fe]/",
             "http://224.0.0.1/",
             "http://[fe80::1]/",
+            "http://[64:ff9b:1::a00:1]/",
+            "http://[fec0::1]/",
+            "http://[2002:a9fe:a9fe::1]/",
             "http://localhost/",
         ] {
             assert!(matches!(vet_sync(&guard, url), Err(GuardError::Blocked(_))), "{url} should be blocked");

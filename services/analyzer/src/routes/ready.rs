@@ -1,0 +1,35 @@
+//! `GET /ready`: the analyzer is ready once its warm-up (lexicons, stop words) has finished;
+//! before that it is alive (`/health`) but answers 503, so no traffic is sent its way.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use pkg_api::ApiError;
+
+/// Set once, when the warm-up completes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    pub(crate) fn set_ready(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    fn is_ready(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+pub(crate) async fn ready(readiness: web::Data<Readiness>) -> Result<HttpResponse, ApiError> {
+    if readiness.is_ready() {
+        Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
+    } else {
+        Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "warming_up",
+            "The analyzer is still loading its lexicons and stop-word lists.",
+        ))
+    }
+}
