@@ -89,3 +89,16 @@ impl ResponseError for ApiError {
         HttpResponse::build(self.status).json(self.body())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_500_a_panic_becomes_is_the_internal_error() {
+        // pkg-tracing's middleware answers panics itself (it depends on no crate of ours):
+        // its body must stay the one shape, word for word.
+        let ours = serde_json::to_value(ApiError::internal().body()).unwrap();
+        assert_eq!(ours, pkg_tracing::internal_error_body());
+    }
+}

@@ -3,6 +3,11 @@
 //! A callee's verdict about the request passes through unchanged (its 4xx, and its 502/504
 //! about an external site, keep their status and code); a callee that is unreachable, times
 //! out, or fails on its own becomes 503, 504 or 502 at the caller, with the cause in the message.
+//!
+//! Every message that leaves here has its URLs redacted like `url.full` (credentials dropped,
+//! query values `REDACTED`): this is the one place a callee's words enter the caller, and from
+//! here they reach job rows, log lines and responses. A scraped URL's `?token=` stays out of all
+//! of them.
 
 use actix_web::http::StatusCode;
 use pkg_api::{ApiError, ErrorBody};
@@ -11,6 +16,14 @@ use serde::de::DeserializeOwned;
 
 /// The typed answer of `callee`, or the error the caller should answer with.
 pub fn interpret<T: DeserializeOwned>(
+    callee: &str,
+    reply: Result<HttpReply, ClientError>,
+) -> Result<T, ApiError> {
+    interpret_unredacted(callee, reply)
+        .map_err(|e| ApiError::new(e.status(), e.code().to_owned(), pkg_tracing::redact_urls_in(e.message())))
+}
+
+fn interpret_unredacted<T: DeserializeOwned>(
     callee: &str,
     reply: Result<HttpReply, ClientError>,
 ) -> Result<T, ApiError> {
@@ -120,5 +133,32 @@ mod tests {
         assert!(is_transient(&err));
         let garbage = interpret::<serde_json::Value>("scraper", reply(200, "not json")).unwrap_err();
         assert_eq!(garbage.status().as_u16(), 502);
+    }
+
+    #[test]
+    fn urls_in_a_callees_message_lose_their_query_values_and_credentials() {
+        let passed = interpret::<serde_json::Value>(
+            "scraper",
+            reply(
+                502,
+                r#"{"error":{"code":"upstream_error","message":"http://u:pw@site.example/a?token=secret answered 404 Not Found."}}"#,
+            ),
+        )
+        .unwrap_err();
+        assert_eq!((passed.status().as_u16(), passed.code()), (502, "upstream_error"), "the verdict is kept");
+        assert_eq!(passed.message(), "http://site.example/a?token=REDACTED answered 404 Not Found.");
+        let failed = interpret::<serde_json::Value>(
+            "scraper",
+            reply(
+                500,
+                r#"{"error":{"code":"internal_error","message":"\"http://x/ bad?sig=secret\" broke"}}"#,
+            ),
+        )
+        .unwrap_err();
+        assert!(!failed.message().contains("secret"), "{}", failed.message());
+        let unreachable =
+            Err(ClientError::Failed { target: "http://x/?token=secret".into(), message: "invalid".into() });
+        let err = interpret::<serde_json::Value>("scraper", unreachable).unwrap_err();
+        assert!(!err.message().contains("secret"), "{}", err.message());
     }
 }

@@ -4,8 +4,12 @@
 //!   correlation id, and names the callee in `peer.service`, so the callee's SERVER span pairs
 //!   with this CLIENT span into a service-graph edge.
 //! * [`ExternalClient`] calls the outside world: it injects nothing (trace context is never
-//!   leaked to third parties) and puts the target host in `peer.service`, so Tempo draws the
-//!   site as a virtual node.
+//!   leaked to third parties) and names the site in `peer.service`, so Tempo draws it as a
+//!   virtual node: hosts on a configured list by their name, every other host as
+//!   [`EXTERNAL_SITE`] (whoever submits URLs must not be able to mint service-graph nodes).
+//!
+//! Both set `service.peer.name` (current semantic conventions) next to `peer.service` (the
+//! deprecated key that Tempo's default `peer_attributes` still read).
 //!
 //! awc clients are not `Send`: build one per actix worker (in the `HttpServer::new` factory)
 //! and share it through app data, never one per request.
@@ -160,34 +164,79 @@ impl InternalClient {
     }
 }
 
-/// Calls third-party hosts: a CLIENT span with `peer.service` = host and no trace headers.
+/// The peer name of every external host that is not on the client's list of named hosts.
+pub const EXTERNAL_SITE: &str = "external-site";
+
+/// Calls third-party hosts: a CLIENT span naming the site, and no trace headers.
 pub struct ExternalClient {
     client: awc::Client,
     settings: ClientSettings,
+    /// Lower-case host names that keep their own name as the peer; every other host is
+    /// [`EXTERNAL_SITE`].
+    named_hosts: Vec<String>,
 }
 
 impl ExternalClient {
+    /// A client that names every host [`EXTERNAL_SITE`]; add names with [`Self::with_peer_hosts`].
     pub fn new(settings: &ClientSettings) -> Self {
-        Self { client: build_client(settings), settings: settings.clone() }
+        Self { client: build_client(settings), settings: settings.clone(), named_hosts: Vec::new() }
+    }
+
+    /// Hosts that keep their own name in `peer.service` (one service-graph node each), e.g. the
+    /// scraper's `SCRAPER_ALLOW_HOSTS` names plus `SCRAPER_PEER_HOSTS`. Matching ignores case
+    /// and a trailing dot; a single-address CIDR (`10.0.0.5/32`, `::1/128`) names that address;
+    /// other CIDRs name nothing.
+    pub fn with_peer_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.named_hosts.extend(hosts.into_iter().filter_map(|h| normalize_peer_host(h.as_ref())));
+        self
     }
 
     pub fn settings(&self) -> &ClientSettings {
         &self.settings
     }
 
+    /// The peer name a call to `host` carries.
+    pub fn peer_name(&self, host: &str) -> String {
+        let host = normalize_host(host);
+        if self.named_hosts.contains(&host) { host } else { EXTERNAL_SITE.to_owned() }
+    }
+
     /// `GET url`. Redirects are returned, not followed, so the caller can vet every hop.
     /// `connect_to`, when given, is the address to connect to instead of resolving the host
     /// again (the caller has resolved and vetted it: no DNS-rebinding gap between check and use).
     pub async fn get(&self, url: &str, connect_to: Option<SocketAddr>) -> Result<HttpReply, ClientError> {
+        let peer = url.parse::<Uri>().ok().and_then(|u| u.host().map(|h| self.peer_name(h)));
         let call = Call {
             span_name: "GET".to_owned(),
-            peer_service: "",
+            peer_service: peer.as_deref().unwrap_or(EXTERNAL_SITE),
             propagate: false,
             settings: &self.settings,
             connect_to,
         };
         call.run(&self.client, Method::GET, url, None).await
     }
+}
+
+/// Lower case, no trailing dot, no IPv6 brackets: the form hosts are compared in.
+fn normalize_host(host: &str) -> String {
+    host.trim().trim_end_matches('.').trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()
+}
+
+/// A configured entry as a host name, if it names exactly one host.
+fn normalize_peer_host(entry: &str) -> Option<String> {
+    let entry = entry.trim();
+    let host = match entry.split_once('/') {
+        None => entry,
+        Some((addr, "32")) if addr.parse::<std::net::Ipv4Addr>().is_ok() => addr,
+        Some((addr, "128")) if addr.parse::<std::net::Ipv6Addr>().is_ok() => addr,
+        Some(_) => return None,
+    };
+    let host = normalize_host(host);
+    (!host.is_empty()).then_some(host)
 }
 
 fn build_client(settings: &ClientSettings) -> awc::Client {
@@ -217,7 +266,7 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
 
 struct Call<'a> {
     span_name: String,
-    /// Empty for external calls: the host is used.
+    /// The callee's service name, or the external site's peer name.
     peer_service: &'a str,
     propagate: bool,
     settings: &'a ClientSettings,
@@ -233,11 +282,11 @@ impl Call<'_> {
         json_body: Option<Bytes>,
     ) -> Result<HttpReply, ClientError> {
         let uri: Uri = url.parse().map_err(|e| ClientError::Failed {
-            target: url.to_owned(),
+            target: redact_url_str(url),
             message: format!("invalid URL: {e}"),
         })?;
         let host = uri.host().unwrap_or_default().to_owned();
-        let peer = if self.peer_service.is_empty() { host.clone() } else { self.peer_service.to_owned() };
+        let peer = self.peer_service.to_owned();
         let span = tracing::info_span!(
             "HTTP client",
             otel.name = %self.span_name,
@@ -248,6 +297,7 @@ impl Call<'_> {
             server.port = i64::from(uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 })),
             url.full = %redact_url(&uri),
             peer.service = %peer,
+            service.peer.name = %peer,
             http.response.status_code = Empty,
             error.type = Empty,
         );
@@ -327,9 +377,101 @@ pub(crate) fn set_query_allowlist(keys: Vec<String>) {
     let _ = QUERY_ALLOWLIST.set(keys);
 }
 
-/// A URL as text, redacted like [`redact_url`]; text that is not a URL is returned unchanged.
+/// A URL as text, redacted like [`redact_url`]. Text that does not parse as a URL loses its
+/// credentials and query values all the same: a malformed URL may still carry a token.
 pub fn redact_url_str(url: &str) -> String {
-    url.parse::<Uri>().map(|u| redact_url(&u)).unwrap_or_else(|_| url.to_owned())
+    match url.parse::<Uri>() {
+        Ok(uri) if uri.scheme().is_some() => redact_url(&uri),
+        _ => redact_unparsed(url),
+    }
+}
+
+/// Every URL inside a free-text message (an error from a callee, a failed job's reason)
+/// redacted like [`redact_url_str`]; the rest of the text is kept as it is. A URL starts at its
+/// scheme (`https://`) and ends at white space, a quote or an angle bracket.
+pub fn redact_urls_in(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(found) = rest.find("://") {
+        // Back up over the scheme: ASCII letters, digits, `+`, `-`, `.` (one byte each, so
+        // the subtraction stays on a character boundary whatever precedes the scheme).
+        let scheme_len = rest[..found]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            .count();
+        let start = found - scheme_len;
+        // A quoted URL (as `{url:?}` writes it) may hold spaces: it ends at its closing quote.
+        let quoted = rest[..start].ends_with('"');
+        let end = if quoted {
+            closing_quote(&rest[found..]).map_or(rest.len(), |i| found + i)
+        } else {
+            rest[found..].find(ends_url).map_or(rest.len(), |i| found + i)
+        };
+        out.push_str(&rest[..start]);
+        if start == found {
+            // `://` without a scheme in front: not a URL, but a query may follow all the same.
+            out.push_str(&redact_unparsed(&rest[start..end]));
+        } else {
+            out.push_str(&redact_url_str(&rest[start..end]));
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The byte offset of the first `"` not escaped by a backslash.
+fn closing_quote(text: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' if !escaped => return Some(i),
+            '\\' => escaped = !escaped,
+            _ => escaped = false,
+        }
+    }
+    None
+}
+
+fn ends_url(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`')
+}
+
+/// Best effort for text that is no valid URL: drop a `user:password@` and every query value.
+fn redact_unparsed(url: &str) -> String {
+    let (before_query, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match before_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(authority_end);
+            let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => before_query.to_owned(),
+    };
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(&redact_query(query, QUERY_ALLOWLIST.get().map(Vec::as_slice).unwrap_or_default()));
+    }
+    out
+}
+
+fn redact_query(query: &str, keep: &[String]) -> String {
+    // A fragment is not sent, but it may follow the query in text: keep it out too.
+    let query = query.split('#').next().unwrap_or_default();
+    let redacted: Vec<String> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if !keep.iter().any(|k| k == key) => format!("{key}=REDACTED"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    redacted.join("&")
 }
 
 /// `url.full` without credentials, and with query values hidden unless their key is in
@@ -344,16 +486,8 @@ fn redact_url_keeping(uri: &Uri, keep: &[String]) -> String {
     let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
     let mut out = format!("{scheme}://{host}{port}{}", uri.path());
     if let Some(query) = uri.query() {
-        let redacted: Vec<String> = query
-            .split('&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| match pair.split_once('=') {
-                Some((key, _)) if !keep.iter().any(|k| k == key) => format!("{key}=REDACTED"),
-                _ => pair.to_owned(),
-            })
-            .collect();
         out.push('?');
-        out.push_str(&redacted.join("&"));
+        out.push_str(&redact_query(query, keep));
     }
     out
 }
@@ -372,5 +506,54 @@ mod tests {
             "https://example.com:8443/a/b?token=REDACTED&page=2&flag"
         );
         assert_eq!(redact_url_str("not a url at all"), "not a url at all");
+    }
+
+    #[test]
+    fn unparseable_urls_leak_neither_credentials_nor_query_values() {
+        let bad = "http://user:pw@exa mple.com/p a?token=secret&x";
+        let redacted = redact_url_str(bad);
+        assert_eq!(redacted, "http://exa mple.com/p a?token=REDACTED&x");
+        assert_eq!(redact_url_str("/relative?token=secret"), "/relative?token=REDACTED");
+    }
+
+    #[test]
+    fn urls_inside_messages_are_redacted_and_the_rest_is_kept() {
+        let message = r#"The scraper says: "https://a.example/x?token=secret&page=2" answered 404 Not Found; see http://b.example/?sig=abc#frag and ftp://u:pw@c.example/f?k=v."#;
+        let redacted = redact_urls_in(message);
+        for leaked in ["secret", "abc", "pw@", "=2", "k=v"] {
+            assert!(!redacted.contains(leaked), "{leaked} leaked: {redacted}");
+        }
+        assert!(
+            redacted.contains(r#""https://a.example/x?token=REDACTED&page=REDACTED" answered 404"#),
+            "{redacted}"
+        );
+        assert!(redacted.contains("http://b.example/?sig=REDACTED"), "{redacted}");
+        assert!(redacted.contains("ftp://c.example/f?k=REDACTED"), "{redacted}");
+        assert!(redacted.starts_with("The scraper says: "));
+        assert_eq!(redact_urls_in("héllo wörld"), "héllo wörld");
+        assert_eq!(redact_urls_in("é://x?t=s €"), "é://x?t=REDACTED €");
+        assert_eq!(
+            redact_urls_in(r#""http://x/ a b?sig=secret" is not an absolute URL"#),
+            r#""http://x/ a b?sig=REDACTED" is not an absolute URL"#,
+            "a quoted URL ends at its quote, spaces and all"
+        );
+    }
+
+    #[test]
+    fn only_listed_hosts_name_their_own_peer() {
+        let client = ExternalClient::new(&ClientSettings::default()).with_peer_hosts([
+            "Demo-Site",
+            "127.0.0.1/32",
+            "10.0.0.0/8",
+            "::1/128",
+            " ",
+        ]);
+        assert_eq!(client.peer_name("demo-site"), "demo-site");
+        assert_eq!(client.peer_name("DEMO-SITE."), "demo-site");
+        assert_eq!(client.peer_name("127.0.0.1"), "127.0.0.1");
+        assert_eq!(client.peer_name("[::1]"), "::1");
+        assert_eq!(client.peer_name("10.0.0.1"), EXTERNAL_SITE, "a wider CIDR names no host");
+        assert_eq!(client.peer_name("attacker-chosen.example"), EXTERNAL_SITE);
+        assert_eq!(ExternalClient::new(&ClientSettings::default()).peer_name("demo-site"), EXTERNAL_SITE);
     }
 }

@@ -3,10 +3,12 @@
 //! * [`init`] — resource, sampler, OTLP/gRPC exporter with a batch processor, W3C trace-context
 //!   and baggage propagators, JSON logs carrying `trace_id`/`span_id`; returns the
 //!   [`TelemetryGuard`] that flushes on every exit path.
-//! * [`RequestTracing`] — the actix middleware: SERVER spans, correlation id, `traceresponse`.
+//! * [`RequestTracing`] — the actix middleware: SERVER spans, correlation id, `traceresponse`,
+//!   and a JSON 500 (with an Error span) for a handler that panics.
 //! * [`InternalClient`] / [`ExternalClient`] — awc clients with CLIENT spans; only the internal
 //!   one propagates context.
-//! * [`spawn_blocking_in_span`], [`record_error`] — keeping traces whole and failures visible.
+//! * [`spawn_blocking_in_span`], [`continue_trace`], [`record_error`] — keeping traces whole
+//!   (and saying so when they cannot be) and failures visible.
 //! * `harness` feature — an in-process OTLP collector that computes Tempo's service-graph edges,
 //!   and the `trace-view` terminal viewer built on it.
 
@@ -26,7 +28,8 @@ pub mod harness;
 
 pub use blocking::spawn_blocking_in_span;
 pub use client::{
-    ClientError, ClientSettings, ExternalClient, HttpReply, InternalClient, redact_url, redact_url_str,
+    ClientError, ClientSettings, EXTERNAL_SITE, ExternalClient, HttpReply, InternalClient, redact_url,
+    redact_url_str, redact_urls_in,
 };
 pub use config::{
     ConfigError, DEFAULT_OTLP_ENDPOINT, ExporterKind, LogFormat, SamplerConfig, TelemetryConfig,
@@ -35,9 +38,9 @@ pub use errors::{cause_chain, mark_current_span, record_error};
 pub use exporter::ExportStats;
 pub use middleware::{
     CORRELATION_ID_HEADER, CORRELATION_ID_KEY, RequestTracing, TRACERESPONSE_HEADER, current_correlation_id,
-    current_trace_id, is_probe,
+    current_trace_id, internal_error_body, is_probe,
 };
-pub use propagation::{context_from_headers, current_context_headers, traceresponse};
+pub use propagation::{context_from_headers, continue_trace, current_context_headers, traceresponse};
 pub use telemetry::{InitError, TelemetryGuard, init, init_with};
 
 /// The telemetry variables, for a service's `--help`.

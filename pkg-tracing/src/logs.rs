@@ -8,6 +8,7 @@ use opentelemetry::trace::TraceContextExt;
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
+use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -17,7 +18,8 @@ use crate::CORRELATION_ID_KEY;
 
 /// One JSON object per line: `timestamp`, `level`, `service`, `target`, `message`, the event's
 /// fields, the enclosing `span` name, and `trace_id`/`span_id`/`correlation_id` when inside a
-/// trace.
+/// trace. Records of the `log` crate (actix-web, awc, sqlx) come out the same way, with their
+/// own target and level.
 pub(crate) struct JsonLines {
     pub(crate) service: String,
 }
@@ -36,12 +38,15 @@ where
         let mut line = Map::new();
         let mut timestamp = String::new();
         SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
-        let meta = event.metadata();
+        // A `log` record arrives as an event of the `log` target with its real target in
+        // `log.*` fields: report the real one and leave those fields out.
+        let normalized = event.normalized_metadata();
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         line.insert("timestamp".into(), timestamp.into());
         line.insert("level".into(), meta.level().as_str().into());
         line.insert("service".into(), self.service.clone().into());
         line.insert("target".into(), meta.target().into());
-        event.record(&mut JsonFields(&mut line));
+        event.record(&mut JsonFields { line: &mut line, from_log: normalized.is_some() });
         if let Some(span) = ctx.lookup_current() {
             line.insert("span".into(), span.name().into());
         }
@@ -63,28 +68,40 @@ where
     }
 }
 
-struct JsonFields<'a>(&'a mut Map<String, Value>);
+struct JsonFields<'a> {
+    line: &'a mut Map<String, Value>,
+    /// A `log` record: its `log.target`, `log.file`… fields are the bridge's, not the writer's.
+    from_log: bool,
+}
+
+impl JsonFields<'_> {
+    fn insert(&mut self, field: &Field, value: Value) {
+        if !(self.from_log && field.name().starts_with("log.")) {
+            self.line.insert(field.name().into(), value);
+        }
+    }
+}
 
 impl Visit for JsonFields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().into(), value.into());
+        self.insert(field, value.into());
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().into(), value.into());
+        self.insert(field, value.into());
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().into(), value.into());
+        self.insert(field, value.into());
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.insert(field.name().into(), value.into());
+        self.insert(field, value.into());
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().into(), value.into());
+        self.insert(field, value.into());
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.0.insert(field.name().into(), value.to_string().into());
+        self.insert(field, value.to_string().into());
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0.insert(field.name().into(), format!("{value:?}").into());
+        self.insert(field, format!("{value:?}").into());
     }
 }

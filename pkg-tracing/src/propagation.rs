@@ -8,8 +8,12 @@ use opentelemetry::trace::{SpanContext, TraceContextExt};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// Reads W3C `traceparent`, `tracestate` and `baggage` from request headers.
+/// Only what the headers carry: extracting on top of the current context would let an absent or
+/// broken `traceparent` fall back to whatever span happens to be current.
 pub(crate) fn extract(headers: &HeaderMap) -> opentelemetry::Context {
-    opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)))
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract_with_context(&opentelemetry::Context::new(), &HeaderExtractor(headers))
+    })
 }
 
 /// Writes `traceparent`, `tracestate` and `baggage` for `cx` into outgoing headers.
@@ -26,10 +30,45 @@ pub fn current_context_headers() -> HashMap<String, String> {
     headers
 }
 
-/// The context carried in headers made by [`current_context_headers`]: set it as the parent
-/// of the span that continues the work (`span.set_parent(cx)`).
+/// The context carried in headers made by [`current_context_headers`]. To continue the work
+/// under it, prefer [`continue_trace`], which reports a context that cannot be used.
 pub fn context_from_headers(headers: &HashMap<String, String>) -> opentelemetry::Context {
-    opentelemetry::global::get_text_map_propagator(|p| p.extract(headers))
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract_with_context(&opentelemetry::Context::new(), headers)
+    })
+}
+
+/// Makes `span` continue the trace carried in `headers` (made by [`current_context_headers`]
+/// when the work was handed over: a queued job's row, a message). Returns whether it does.
+///
+/// A carried context that is missing or invalid, or a parent that cannot be set, is logged as
+/// a warning: the work then starts a new trace, and whoever reads that trace must be able to
+/// learn why it is not joined to the request that caused it.
+pub fn continue_trace(span: &tracing::Span, headers: &HashMap<String, String>) -> bool {
+    set_parent_or_warn(span, context_from_headers(headers), true)
+}
+
+/// Sets `parent` on `span`; a failure is logged, never silently a new root. With
+/// `expect_remote`, a parent without a valid remote span is worth a warning too.
+pub(crate) fn set_parent_or_warn(
+    span: &tracing::Span,
+    parent: opentelemetry::Context,
+    expect_remote: bool,
+) -> bool {
+    let carried = parent.span().span_context().is_valid();
+    if expect_remote && !carried {
+        tracing::warn!(
+            span = span.metadata().map(|m| m.name()).unwrap_or("(disabled)"),
+            "the carried trace context is missing or invalid; the work starts a new trace"
+        );
+    }
+    match span.set_parent(parent) {
+        Ok(()) => carried,
+        Err(error) => {
+            tracing::warn!(%error, "could not set the span's parent; it starts a new trace");
+            false
+        }
+    }
 }
 
 /// The W3C `traceresponse` value for a span: `00-<trace-id>-<span-id>-<flags>`.

@@ -2,12 +2,13 @@
 
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::resource::EnvResourceDetector;
+use opentelemetry_sdk::resource::{EnvResourceDetector, TelemetryResourceDetector};
 
 use crate::config::TelemetryConfig;
 
-/// Skein's defaults first, then `OTEL_RESOURCE_ATTRIBUTES` over them (a set variable always
-/// wins), then the resolved service name, which already honours both variables.
+/// The SDK's `telemetry.sdk.*` attributes and Skein's defaults first, then
+/// `OTEL_RESOURCE_ATTRIBUTES` over them (a set variable always wins), then the resolved service
+/// name, which already honours both variables.
 pub(crate) fn build(config: &TelemetryConfig) -> Resource {
     let defaults = [
         KeyValue::new("service.namespace", "skein"),
@@ -17,6 +18,7 @@ pub(crate) fn build(config: &TelemetryConfig) -> Resource {
         KeyValue::new("host.name", host_name()),
     ];
     Resource::builder_empty()
+        .with_detector(Box::new(TelemetryResourceDetector))
         .with_attributes(defaults)
         .with_detector(Box::new(EnvResourceDetector::new()))
         .with_service_name(config.service_name.clone())

@@ -1,10 +1,48 @@
 //! The bad-input catalogue: every case gets its specific 4xx (or, for a failing site, 5xx)
-//! in the one error shape, and every service is still healthy afterwards.
+//! in the one error shape, its SERVER span says the same (a 4xx is no error of ours, a 5xx is),
+//! and every service is still healthy afterwards.
 
-use serde_json::json;
-use skein_e2e::{Site, Stack, StackEnv};
+use pkg_tracing::harness::{RecordedSpan, SpanKind, SpanStatus};
+use serde_json::{Value, json};
+use skein_e2e::{PATIENCE, Site, Stack, StackEnv};
 
-use crate::helpers::{TempDir, call, call_raw};
+use crate::helpers::{TempDir, call};
+
+/// The span every case's request claims as its parent: the case's SERVER span is its child.
+const CALLER_SPAN: &str = "00f067aa0ba902b7";
+
+/// Case `i` runs in its own trace, so its SERVER span can be found among all the others.
+fn trace_of(i: usize) -> String {
+    format!("bad1{:028x}", i + 1)
+}
+
+/// Sends one case with a `traceparent` naming [`trace_of`]`(i)`; the body as is, as JSON.
+async fn send(i: usize, method: &str, url: &str, body: Option<&str>) -> (u16, Value) {
+    let client = awc::Client::builder().timeout(PATIENCE).finish();
+    let request = client
+        .request(method.parse().unwrap(), url)
+        .insert_header(("traceparent", format!("00-{}-{CALLER_SPAN}-01", trace_of(i))));
+    let sent = match body {
+        Some(body) => {
+            request.insert_header(("content-type", "application/json")).send_body(body.to_owned()).await
+        }
+        None => request.send().await,
+    };
+    let mut response = sent.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let bytes = response.body().limit(8 << 20).await.expect("a body");
+    (response.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// The SERVER span of `service` that answered case `i`.
+fn server_span<'a>(spans: &'a [RecordedSpan], i: usize, service: &str) -> Option<&'a RecordedSpan> {
+    let trace = trace_of(i);
+    spans.iter().find(|s| {
+        s.trace_id == trace
+            && s.service == service
+            && s.kind == SpanKind::Server
+            && s.parent_span_id.as_deref() == Some(CALLER_SPAN)
+    })
+}
 
 /// A case: which service, method, path, body (`None`: no body; JSON unless it fails to parse
 /// as JSON, then sent as is), and the status and code expected.
@@ -207,38 +245,34 @@ async fn every_bad_input_gets_its_own_status_and_code_and_nothing_breaks() {
         case("controller", "DELETE", "/api/v1/documents/12", None, 400, "invalid_id"),
         case("controller", "GET", "/api/v1/documents?cursor=c1.not-hex", None, 400, "invalid_cursor"),
         case("controller", "GET", "/api/v1/jobs?cursor=eyJpZCI6MX0", None, 400, "invalid_cursor"),
+        // A multi-byte character where hex digits belong once dropped the connection (a panic).
+        case("controller", "GET", "/api/v1/documents?cursor=c1.a%E2%82%AC", None, 400, "invalid_cursor"),
+        case("controller", "GET", "/api/v1/jobs?cursor=c1.a%E2%82%AC", None, 400, "invalid_cursor"),
+        case("controller", "GET", "/api/v1/jobs?cursor=c1.%E2%82%AC%E2%82%AC", None, 400, "invalid_cursor"),
         case("controller", "GET", "/api/v1/jobs?limit=-1", None, 400, "invalid_limit"),
         case("controller", "GET", "/api/v1/documents?limit=1000000000000", None, 400, "invalid_limit"),
         case("controller", "GET", "/api/v1/documents?limit=99999999999999999999", None, 400, "invalid_query"),
         case("controller", "GET", "/api/v1/jobs?status=finished", None, 400, "invalid_status"),
         case("controller", "GET", "/api/v1/nope", None, 404, "route_not_found"),
     ];
-    assert!(cases.len() >= 40, "the catalogue has {} cases", cases.len());
 
     let mut failures = Vec::new();
-    for c in &cases {
+    for (i, c) in cases.iter().enumerate() {
         let base = match c.service {
             "controller" => &stack.controller,
             "scraper" => &stack.scraper,
             "analyzer" => &stack.analyzer,
             _ => &stack.scheduler,
         };
-        let url = base.url(&c.path);
-        let reply = match &c.body {
-            None => call(c.method, &url, None).await,
-            Some(body) => call_raw(c.method, &url, "application/json", body.clone()).await,
-        };
-        let code = reply.body["error"]["code"].as_str().unwrap_or("");
-        let message = reply.body["error"]["message"].as_str().unwrap_or("");
-        if reply.status != c.status || code != c.code || message.is_empty() {
+        let (status, body) = send(i, c.method, &base.url(&c.path), c.body.as_deref()).await;
+        let code = body["error"]["code"].as_str().unwrap_or("");
+        let message = body["error"]["message"].as_str().unwrap_or("");
+        if status != c.status || code != c.code || message.is_empty() {
             failures.push(format!(
-                "{} {} {}: got {} {} ({})",
+                "{} {} {}: got {status} {code} ({body})",
                 c.service,
                 c.method,
                 c.path.chars().take(80).collect::<String>(),
-                reply.status,
-                code,
-                reply.body
             ));
         }
     }
@@ -249,6 +283,37 @@ async fn every_bad_input_gets_its_own_status_and_code_and_nothing_breaks() {
         cases.len(),
         failures.join("\n")
     );
+
+    // Each case's SERVER span: the status it answered, no error of ours for a 4xx (status
+    // Unset, no error.type), status Error with error.type for a 5xx.
+    let spans = collector
+        .wait_for("a SERVER span for every case", PATIENCE, |spans| {
+            cases.iter().enumerate().all(|(i, c)| server_span(spans, i, c.service).is_some())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (i, c) in cases.iter().enumerate() {
+        let span = server_span(&spans, i, c.service).unwrap();
+        let what = format!(
+            "{} {} {} -> {}: {span:?}",
+            c.service,
+            c.method,
+            c.path.chars().take(80).collect::<String>(),
+            c.status
+        );
+        assert_eq!(
+            span.attr("http.response.status_code").and_then(|v| v.as_i64()),
+            Some(i64::from(c.status)),
+            "{what}"
+        );
+        if c.status < 500 {
+            assert_eq!(span.status, SpanStatus::Unset, "{what}");
+            assert_eq!(span.attr("error.type"), None, "{what}");
+        } else {
+            assert!(span.is_error(), "{what}");
+            assert_eq!(span.attr_str("error.type"), Some(c.status.to_string().as_str()), "{what}");
+        }
+    }
     println!("bad-input catalogue: {} cases, all answered as expected", cases.len());
 
     // Lenient by design: an unknown charset degrades to UTF-8 with replacement characters.

@@ -31,14 +31,15 @@ async fn a_killed_analyzer_fails_requests_with_the_cause_and_queued_jobs_recover
     env.controller.push(("JOB_MAX_ATTEMPTS".into(), "30".into()));
     let mut stack = Stack::start_with(&collector.endpoint(), data.path().to_path_buf(), env).await;
     let order = json!({ "url": site.url("/article"), "force": true });
-    // Jobs whose page takes 400 ms: they are all still scraping when the analyzer dies.
-    let slow_order = json!({ "url": site.url("/delayed"), "force": true });
+    // The analyzer dies before any job reaches it, and stays down until every job has failed
+    // once: each job is forced through a real retry.
+    stack.kill_analyzer();
     let mut jobs = Vec::new();
     for _ in 0..10 {
-        let submitted = call("POST", &stack.controller.url("/api/v1/jobs"), Some(slow_order.clone())).await;
+        let submitted = call("POST", &stack.controller.url("/api/v1/jobs"), Some(order.clone())).await;
+        assert_eq!(submitted.status, 202, "{}", submitted.body);
         jobs.push(submitted.body["id"].as_str().unwrap().to_owned());
     }
-    stack.kill_analyzer();
     let down = call("POST", &stack.controller.url("/api/v1/scrape"), Some(order.clone())).await;
     assert_eq!(
         (down.status, down.body["error"]["code"].as_str()),
@@ -57,8 +58,13 @@ async fn a_killed_analyzer_fails_requests_with_the_cause_and_queued_jobs_recover
         failed_call.is_error() && failed_call.events.iter().any(|(n, _)| n == "exception"),
         "{failed_call:?}"
     );
+    for id in &jobs {
+        wait_job(&stack, id, "failed an attempt", |j| {
+            j["attempts"].as_i64() >= Some(1) && j["error"]["code"] == "analyzer_unavailable"
+        })
+        .await;
+    }
 
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
     stack.start_analyzer_again().await;
     let back = Instant::now();
     let recovered = call("POST", &stack.controller.url("/api/v1/scrape"), Some(order.clone())).await;
@@ -70,15 +76,61 @@ async fn a_killed_analyzer_fails_requests_with_the_cause_and_queued_jobs_recover
     assert_eq!(recovered.status, 201, "the first request after the restart succeeds: {}", recovered.body);
     for id in &jobs {
         let job = wait_job(&stack, id, "succeeded", |j| j["status"] == "succeeded").await;
-        assert!(job["attempts"].as_i64().unwrap() >= 1);
+        let attempts = job["attempts"].as_i64().unwrap();
+        assert!(attempts >= 2, "the job failed during the outage and was retried: {job}");
+        assert_eq!(job["error"], Value::Null, "success clears the last attempt's error: {job}");
+        // Every attempt is a `job.run` span in the submitting request's trace: all but the
+        // last failed on the missing analyzer.
+        let trace = job["trace_id"].as_str().expect("the job's trace").to_owned();
+        let runs = |spans: &[pkg_tracing::harness::RecordedSpan]| -> Vec<pkg_tracing::harness::RecordedSpan> {
+            let mut runs: Vec<_> =
+                spans.iter().filter(|s| s.trace_id == trace && s.name == "job.run").cloned().collect();
+            runs.sort_by_key(|s| s.start_unix_nanos);
+            runs
+        };
+        collector
+            .wait_for("a job.run span per attempt", PATIENCE, |spans| runs(spans).len() as i64 >= attempts)
+            .await
+            .unwrap();
+        let runs = runs(&collector.spans());
+        assert_eq!(runs.len() as i64, attempts, "{runs:?}");
+        let (last, failed) = runs.split_last().unwrap();
+        assert!(!last.is_error(), "the last attempt succeeded: {last:?}");
+        for run in failed {
+            assert!(run.is_error(), "{run:?}");
+            assert_eq!(run.attr_str("error.type"), Some("analyzer_unavailable"), "{run:?}");
+        }
     }
-    let urls: Vec<String> =
-        jobs.iter().map(|id| stack.controller.url(&format!("/api/v1/jobs/{id}"))).collect();
-    let retried = join_all(urls.iter().map(|url| call("GET", url, None))).await;
-    assert!(
-        retried.iter().any(|r| r.body["attempts"].as_i64() > Some(1)),
-        "some jobs met the outage and retried"
-    );
+}
+
+#[actix_web::test]
+async fn a_failed_jobs_stored_and_logged_error_keeps_the_urls_secrets_out() {
+    let collector = Collector::start().unwrap();
+    let site = Site::start().await;
+    let data = TempDir::new("redacted");
+    let mut env = StackEnv::allowing("127.0.0.1/32");
+    env.controller.push(("JOB_MAX_ATTEMPTS".into(), "1".into()));
+    let stack = Stack::start_with(&collector.endpoint(), data.path().to_path_buf(), env).await;
+    // The site has no such page: a 404, which the scraper reports with the URL it fetched.
+    let order = json!({ "url": site.url("/no-such-page?token=secret&page=2") });
+    let submitted = call("POST", &stack.controller.url("/api/v1/jobs"), Some(order)).await;
+    assert_eq!(submitted.status, 202, "{}", submitted.body);
+    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    let job = wait_job(&stack, &id, "failed", |j| j["status"] == "failed").await;
+    let message = job["error"]["message"].as_str().expect("the failure's message");
+    assert_eq!(job["error"]["code"], "upstream_error", "{job}");
+    assert!(message.contains("404"), "the cause is kept: {message}");
+    assert!(message.contains("token=REDACTED"), "{message}");
+    assert!(!message.contains("secret") && !message.contains("page=2"), "{message}");
+    let deadline = Instant::now() + PATIENCE;
+    let failure_logged = |l: &Value| l["message"] == "job failed";
+    while !stack.controller.log_lines().iter().any(failure_logged) {
+        assert!(Instant::now() < deadline, "the failure was never logged");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    for line in stack.controller.log_lines().iter().filter(|l| l.get("error").is_some()) {
+        assert!(!line.to_string().contains("secret"), "a log line leaks the token: {line}");
+    }
 }
 
 #[actix_web::test]

@@ -62,20 +62,3 @@ pub async fn settled_trace(collector: &Collector, trace_id: &str, expected: &[&s
         last = count;
     }
 }
-
-/// Sends `body` as is, with `content_type`: for bodies that are not valid JSON on purpose.
-pub async fn call_raw(method: &str, url: &str, content_type: &str, body: impl Into<String>) -> Reply {
-    let client = awc::Client::builder().timeout(PATIENCE).finish();
-    let mut response = client
-        .request(method.parse().unwrap(), url)
-        .insert_header(("content-type", content_type))
-        .send_body(body.into())
-        .await
-        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    let bytes = response.body().limit(8 << 20).await.expect("a body");
-    Reply {
-        status: response.status().as_u16(),
-        trace_id: None,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    }
-}

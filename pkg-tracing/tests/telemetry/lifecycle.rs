@@ -24,40 +24,88 @@ async fn spans_ended_just_before_shutdown_are_exported_despite_the_batch_delay()
 }
 
 #[actix_web::test]
-async fn an_unreachable_collector_neither_slows_requests_nor_floods_the_log() {
+async fn an_outage_of_the_collector_slows_nothing_and_logs_one_warning_and_one_recovery() {
+    // A port nobody listens on yet: the collector comes up there once the outage is over.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    let addr = closed.local_addr().unwrap();
     drop(closed);
-    let mut hop = Hop::spawn("hop-a", &endpoint, &[("OTEL_BSP_SCHEDULE_DELAY", "50")]);
-
-    let started = Instant::now();
-    for _ in 0..20 {
-        let (status, _, _) = get(&hop.url("/hop"), &[]).await;
-        assert_eq!(status, 200);
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    }
-    // A hang guard, not a benchmark: 20 requests take milliseconds, an export stall seconds.
-    assert!(started.elapsed() < Duration::from_secs(5), "requests stalled: {:?}", started.elapsed());
-
-    let deadline = Instant::now() + PATIENCE;
-    let warnings = loop {
-        let warnings: Vec<_> = hop
-            .log_lines()
+    let mut hop = Hop::spawn("hop-a", &format!("http://{addr}"), &[("OTEL_BSP_SCHEDULE_DELAY", "50")]);
+    let export_warnings = |hop: &Hop| -> Vec<serde_json::Value> {
+        hop.log_lines()
             .into_iter()
             .filter(|l| {
                 l["level"] == "WARN" && l["message"].as_str().unwrap_or("").starts_with("span export")
             })
-            .collect();
-        if !warnings.is_empty() || Instant::now() > deadline {
-            break warnings;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+            .collect()
     };
-    assert_eq!(warnings.len(), 1, "one warning for the outage, not one per batch or span: {warnings:?}");
+
+    // A long outage: requests for two seconds, each batch (every 50 ms) failing to export.
+    let started = Instant::now();
+    let mut requests = 0;
+    while started.elapsed() < Duration::from_secs(2) {
+        let (status, _, _) = get(&hop.url("/hop"), &[]).await;
+        assert_eq!(status, 200);
+        requests += 1;
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A hang guard, not a benchmark: an export stall would hold requests for seconds each.
+    assert!(requests >= 10, "requests stalled during the outage: {requests} in 2 s");
+    let deadline = Instant::now() + PATIENCE;
+    while export_warnings(&hop).is_empty() && Instant::now() < deadline {
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let warnings = export_warnings(&hop);
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one warning for the whole outage, not one per batch or span: {warnings:?}"
+    );
     assert!(warnings[0]["error"].is_string(), "the warning says why: {}", warnings[0]);
 
+    // The collector comes back: the next export succeeds and the outage ends with one line
+    // that says how much it cost.
+    let collector = Collector::start_on(addr).expect("the collector takes over the port");
+    let recovered = |hop: &Hop| -> Vec<serde_json::Value> {
+        hop.log_lines().into_iter().filter(|l| l["message"] == "span export recovered").collect()
+    };
+    let deadline = Instant::now() + PATIENCE;
+    while recovered(&hop).is_empty() && Instant::now() < deadline {
+        let _ = get(&hop.url("/hop"), &[]).await;
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let recovered = recovered(&hop);
+    assert_eq!(recovered.len(), 1, "one recovery line: {recovered:?}");
+    let failed_batches = recovered[0]["failed_batches"].as_u64().unwrap_or(0);
+    assert!(failed_batches >= 2, "the outage spanned several failed batches: {}", recovered[0]);
+    assert_eq!(export_warnings(&hop).len(), 1, "still the one warning after {failed_batches} failed batches");
+    let (_, headers, _) = get(&hop.url("/hop"), &[]).await;
+    let (trace_id, _, _) = parse_traceparent(headers.get("traceresponse").unwrap().to_str().unwrap());
+    collector.wait_for_trace(&trace_id, 1, PATIENCE).await.expect("spans flow again");
+
     let status = hop.terminate();
-    assert!(status.success(), "shutdown completes without a collector: {status:?}");
+    assert!(status.success(), "{status:?}");
+}
+
+#[actix_web::test]
+async fn records_of_the_log_crate_reach_the_json_log_with_their_target() {
+    let collector = Collector::start().unwrap();
+    let hop = Hop::spawn("hop-a", &collector.endpoint(), &[]);
+    let (status, headers, _) = get(&hop.url("/log"), &[]).await;
+    assert_eq!(status, 200);
+    let (trace_id, _, _) = parse_traceparent(headers.get("traceresponse").unwrap().to_str().unwrap());
+    let deadline = Instant::now() + PATIENCE;
+    let line = loop {
+        let found = hop.log_lines().into_iter().find(|l| l["message"] == "a record from the log crate");
+        if let Some(line) = found {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "the log record never reached the log: {:?}", hop.log_lines());
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(line["target"], "trace_hop::legacy", "{line}");
+    assert_eq!(line["level"], "WARN", "{line}");
+    assert!(line.as_object().unwrap().keys().all(|k| !k.starts_with("log.")), "no bridge internals: {line}");
+    assert_eq!(line["trace_id"], trace_id.as_str(), "written inside the request's span: {line}");
 }
 
 #[actix_web::test]

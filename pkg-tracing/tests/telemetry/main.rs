@@ -5,4 +5,5 @@
 mod helpers;
 mod lifecycle;
 mod propagation;
+mod readme;
 mod sampling;

@@ -24,11 +24,24 @@ pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
     if hex.len() % 2 != 0 || hex.len() > 128 {
         return Err(invalid());
     }
-    let bytes: Option<Vec<u8>> =
-        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok()).collect();
+    // Pairs of bytes, never slices of the text: a cursor is user input, and a multi-byte
+    // character would put a string slice off a character boundary (a panic, not a 400).
+    // `from_str_radix` would also take a sign (`+1`): only hex digits are valid here.
+    let bytes: Option<Vec<u8>> = hex
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| match pair {
+            [high, low] => Some(hex_value(*high)? << 4 | hex_value(*low)?),
+            _ => None,
+        })
+        .collect();
     let id = bytes.and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
     uuid::Uuid::parse_str(&id).map_err(|_| invalid())?;
     Ok(id)
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    char::from(digit).to_digit(16).and_then(|v| u8::try_from(v).ok())
 }
 
 /// `limit` query parameter: 1 to 100, default 20.
@@ -58,7 +71,19 @@ mod tests {
     fn cursors_round_trip_and_garbage_is_rejected() {
         let id = uuid::Uuid::now_v7().to_string();
         assert_eq!(decode_cursor(&encode_cursor(&id)).unwrap(), id);
-        for bad in ["", "abc", "c1.zz", "c1.6", "c1.616263", &format!("c1.{}", "ab".repeat(100))] {
+        for bad in [
+            "",
+            "abc",
+            "c1.zz",
+            "c1.6",
+            "c1.616263",
+            &format!("c1.{}", "ab".repeat(100)),
+            // Multi-byte characters where hex digits belong: at an odd byte offset, in pairs.
+            "c1.a€",
+            "c1.€€",
+            "c1.+1",
+            "c1.é",
+        ] {
             assert_eq!(decode_cursor(bad).unwrap_err().code(), "invalid_cursor", "{bad}");
         }
     }
