@@ -123,8 +123,10 @@ impl Application {
                 served
             }
             None => {
-                let (_, ()) = tokio::join!(handle.stop(true), workers.stop(WORKER_GRACE, RELEASE));
-                server.await
+                // The server future must keep being polled for the stop command to complete.
+                let (served, (), ()) =
+                    tokio::join!(&mut server, handle.stop(true), workers.stop(WORKER_GRACE, RELEASE));
+                served
             }
         };
         served.context("the HTTP server failed")
