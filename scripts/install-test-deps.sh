@@ -4,6 +4,8 @@
 #   cargo-deny, for the licence, ban and source checks;
 #   jsonschema, for check-deploy.py's Compose Specification validation;
 #   busybox (Debian), whose wget the compose-mode smoke test runs in place of the images' own.
+#   PostgreSQL's server binaries (Debian package postgresql), which the store conformance tests
+#   and the replica end-to-end tests start themselves (never as a system service).
 set -euo pipefail
 
 if ! command -v promtool >/dev/null 2>&1; then
@@ -11,6 +13,13 @@ if ! command -v promtool >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  echo "installing PostgreSQL server binaries (Debian package postgresql)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi
 
 if ! command -v cargo-deny >/dev/null 2>&1; then

@@ -46,11 +46,15 @@ pub struct StackEnv {
 }
 
 impl StackEnv {
-    /// `SCRAPER_ALLOW_HOSTS`, and short job retries so tests do not wait for backoff.
+    /// `SCRAPER_ALLOW_HOSTS`, and short job retries and leases so tests do not wait for
+    /// backoff, or for a crashed controller's jobs to be taken over.
     pub fn allowing(allow: &str) -> Self {
         StackEnv {
             scraper: vec![("SCRAPER_ALLOW_HOSTS".into(), allow.into())],
-            controller: vec![("JOB_RETRY_BASE_MS".into(), "100".into())],
+            controller: vec![
+                ("JOB_RETRY_BASE_MS".into(), "100".into()),
+                ("JOB_LEASE_MS".into(), "2000".into()),
+            ],
             ..StackEnv::default()
         }
     }
@@ -164,6 +168,18 @@ fn start_scheduler(
     start("scheduler", endpoint, "0", extra, &[("CONTROLLER_URL", controller.url("")), ("DATABASE_URL", db)])
 }
 
+/// Starts the workspace binary `name` exporting to `endpoint`, on `port` ("0": any free one),
+/// with `wiring` and then `extra` in its environment.
+pub fn start_service(
+    name: &str,
+    endpoint: &str,
+    port: &str,
+    extra: &[(String, String)],
+    wiring: &[(&str, String)],
+) -> ServiceProcess {
+    start(name, endpoint, port, extra, wiring)
+}
+
 fn start(
     name: &str,
     endpoint: &str,
@@ -181,7 +197,8 @@ fn start(
     ServiceProcess::spawn(name, cmd, PATIENCE).unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn wait_ready(service: &ServiceProcess) {
+/// Waits until `service` answers `GET /ready` with a success.
+pub async fn wait_ready(service: &ServiceProcess) {
     let client = awc::Client::builder().timeout(Duration::from_secs(2)).finish();
     let deadline = Instant::now() + PATIENCE;
     loop {

@@ -14,14 +14,23 @@
 //! * [`health`] — the liveness endpoint.
 //! * `sqlite` (feature) — opening a SQLite store with migrations, and the CLIENT spans that put
 //!   the database on the service map.
+//! * `postgres` (feature) — [`db`]: a store on SQLite or PostgreSQL, chosen by `DATABASE_URL`.
 
 pub mod cpu_limit;
+#[cfg(feature = "postgres")]
+pub mod db;
+#[cfg(feature = "sqlite")]
+pub mod db_spans;
 pub mod downstream;
 mod env;
 pub mod faults;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod run;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "test-postgres")]
+pub mod test_postgres;
 pub mod time;
 
 pub use env::{Env, FromEnv, SettingsError, VarDoc, help_text, load};

@@ -1,5 +1,4 @@
-//! SQLite stores: opened once with WAL and migrations, and every query a CLIENT span that
-//! Tempo draws as a database node.
+//! SQLite stores: opened once with WAL and migrations. Spans: [`crate::db_spans`].
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -7,8 +6,8 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use tracing::Span;
-use tracing::field::Empty;
+
+pub use crate::db_spans::{DbSpans, traced};
 
 /// A SQLite database as two pools: readers in parallel, and exactly one writer connection.
 ///
@@ -58,49 +57,6 @@ fn file_path(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
-}
-
-/// Names the database in spans: `db.namespace` and the `peer.service` node on the map.
-#[derive(Debug, Clone)]
-pub struct DbSpans {
-    namespace: String,
-    peer_service: String,
-}
-
-impl DbSpans {
-    /// `service` is the owning service: its database shows as `<service>-db`.
-    pub fn new(service: &str) -> Self {
-        Self { namespace: service.to_owned(), peer_service: format!("{service}-db") }
-    }
-
-    /// A CLIENT span for one statement, named `OPERATION collection` (semantic conventions).
-    pub fn span(&self, operation: &'static str, collection: &'static str) -> Span {
-        tracing::info_span!(
-            "db",
-            otel.name = %format_args!("{operation} {collection}"),
-            otel.kind = "client",
-            otel.status_code = Empty,
-            db.system.name = "sqlite",
-            db.namespace = %self.namespace,
-            db.operation.name = operation,
-            db.collection.name = collection,
-            peer.service = %self.peer_service,
-        )
-    }
-}
-
-/// Runs `query` inside `span`, marking the span failed if it fails.
-pub async fn traced<T, E, F>(span: Span, query: F) -> Result<T, E>
-where
-    F: Future<Output = Result<T, E>>,
-    E: std::error::Error + 'static,
-{
-    use tracing::Instrument as _;
-    let result = query.instrument(span.clone()).await;
-    if let Err(error) = &result {
-        pkg_tracing::record_error(&span, "db_error", error);
-    }
-    result
 }
 
 #[cfg(test)]

@@ -122,6 +122,30 @@ impl InternalClient {
         self.send(Method::POST, route, route, Some(Bytes::from(body))).await
     }
 
+    /// `POST {base_url}{route}` with a JSON body and extra request headers (such as
+    /// `Idempotency-Key`). Headers that are not valid HTTP are not sent.
+    pub async fn post_json_with_headers<T: Serialize>(
+        &self,
+        route: &'static str,
+        body: &T,
+        headers: &[(&'static str, String)],
+    ) -> Result<HttpReply, ClientError> {
+        let body = serde_json::to_vec(body).map_err(|e| ClientError::Failed {
+            target: self.peer_service.clone(),
+            message: format!("could not encode the request body: {e}"),
+        })?;
+        let url = format!("{}{}", self.base_url, route);
+        let call = Call {
+            span_name: format!("{} {route}", Method::POST),
+            peer_service: &self.peer_service,
+            propagate: true,
+            settings: &self.settings,
+            connect_to: None,
+            headers,
+        };
+        call.run(&self.client, Method::POST, &url, Some(Bytes::from(body))).await
+    }
+
     /// `GET {base_url}{route}`.
     pub async fn get(&self, route: &'static str) -> Result<HttpReply, ClientError> {
         self.send(Method::GET, route, route, None).await
@@ -159,6 +183,7 @@ impl InternalClient {
             propagate: true,
             settings: &self.settings,
             connect_to: None,
+            headers: &[],
         };
         call.run(&self.client, method, &url, json_body).await
     }
@@ -216,6 +241,7 @@ impl ExternalClient {
             propagate: false,
             settings: &self.settings,
             connect_to,
+            headers: &[],
         };
         call.run(&self.client, Method::GET, url, None).await
     }
@@ -271,6 +297,8 @@ struct Call<'a> {
     propagate: bool,
     settings: &'a ClientSettings,
     connect_to: Option<SocketAddr>,
+    /// Extra request headers, internal calls only.
+    headers: &'a [(&'static str, String)],
 }
 
 impl Call<'_> {
@@ -305,6 +333,13 @@ impl Call<'_> {
         let mut request = client.request(method, url);
         if let Some(addr) = self.connect_to {
             request = request.address(addr);
+        }
+        for (name, value) in self.headers {
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::try_from(*name), HeaderValue::try_from(value.as_str()))
+            {
+                request.headers_mut().insert(name, value);
+            }
         }
         if self.propagate {
             propagation::inject(&span.context(), request.headers_mut());

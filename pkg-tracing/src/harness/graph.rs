@@ -106,6 +106,8 @@ mod tests {
             status: SpanStatus::Unset,
             attributes: attrs.iter().map(|(k, v)| (k.to_string(), AttrValue::Str(v.to_string()))).collect(),
             events: Vec::new(),
+            links: Vec::new(),
+            trace_state: String::new(),
             resource: Default::default(),
         }
     }

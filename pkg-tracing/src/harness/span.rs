@@ -79,6 +79,10 @@ pub struct RecordedSpan {
     pub attributes: BTreeMap<String, AttrValue>,
     /// Event names with their attributes, in order.
     pub events: Vec<(String, BTreeMap<String, AttrValue>)>,
+    /// Links to other spans: `(trace_id, span_id)`, hex.
+    pub links: Vec<(String, String)>,
+    /// The W3C `tracestate` the span carries (empty if none).
+    pub trace_state: String,
     pub resource: BTreeMap<String, AttrValue>,
 }
 
@@ -143,6 +147,8 @@ impl RecordedSpan {
             status,
             attributes: attributes(&span.attributes),
             events: span.events.iter().map(|e| (e.name.clone(), attributes(&e.attributes))).collect(),
+            links: span.links.iter().map(|l| (hex(&l.trace_id), hex(&l.span_id))).collect(),
+            trace_state: span.trace_state.clone(),
             resource: resource.clone(),
         }
     }

@@ -8,12 +8,13 @@ mod pipeline;
 mod routes;
 mod settings;
 mod startup;
-mod store;
+/// The store, public for its conformance tests (the same suite runs on SQLite and PostgreSQL).
+pub mod store;
 
 mod trace_link;
 
 pub use settings::Settings;
-pub use startup::Application;
+pub use startup::{Application, SHUTDOWN_BUDGET};
 
 pub const ABOUT: &str =
     "controller: Skein's public API (scrape now, or queue scrape jobs; documents, jobs, tags).";

@@ -20,6 +20,9 @@ pub struct Settings {
     pub job_max_attempts: u32,
     /// First retry delay; doubles per attempt, capped at a minute.
     pub job_retry_base: Duration,
+    /// How long a claimed job stays this process's without a heartbeat (renewed every third).
+    /// After it, another controller sharing the store may take the job over.
+    pub job_lease: Duration,
     /// Limit on each call to the scraper or analyzer.
     pub downstream_timeout: Duration,
 }
@@ -43,7 +46,7 @@ impl FromEnv for Settings {
             database_url: env.get(
                 "DATABASE_URL",
                 "sqlite://data/controller.db".to_string(),
-                "SQLite database (created with its directory if missing)",
+                "sqlite://path (created with its directory if missing) or postgres://user:password@host:port/db",
             ),
             grafana_url: env.get(
                 "GRAFANA_URL",
@@ -57,6 +60,11 @@ impl FromEnv for Settings {
                 500,
                 "first retry delay in ms (doubles)",
             )),
+            job_lease: Duration::from_millis(env.get(
+                "JOB_LEASE_MS",
+                30_000,
+                "a claimed job's lease in ms; renewed every third; another replica takes over after it",
+            )),
             // Above the scraper's whole-scrape deadline (SCRAPER_DEADLINE_MS, 20 s by default),
             // so the scraper gives up first and answers 504 before this call is abandoned.
             downstream_timeout: Duration::from_millis(env.get(
@@ -67,6 +75,9 @@ impl FromEnv for Settings {
         };
         if settings.job_workers == 0 {
             env.invalid("JOB_WORKERS must be at least 1");
+        }
+        if settings.job_lease < Duration::from_millis(300) {
+            env.invalid("JOB_LEASE_MS must be at least 300");
         }
         if settings.job_max_attempts == 0 {
             env.invalid("JOB_MAX_ATTEMPTS must be at least 1");

@@ -10,12 +10,30 @@ use crate::downstream::Downstream;
 use crate::jobs::{JobQueue, WorkerPool, WorkerSettings};
 use crate::routes::{self, AppState};
 use crate::settings::Settings;
-use crate::store::{MIGRATOR, Store};
+use crate::store::Store;
 
 /// Scrape orders are a URL and a flag.
 const JSON_LIMIT: usize = 16 * 1024;
-/// How long jobs in progress may take to finish once the server is told to stop.
+
+// The shutdown budget. On SIGTERM (or SIGINT) the controller stops claiming jobs at once and
+// then, in parallel, drains HTTP requests in flight and lets running jobs finish; jobs still
+// running after the grace are released (queued again, attempt not counted); `main` then
+// flushes spans. Deployments must allow at least `SHUTDOWN_BUDGET` before SIGKILL (compose
+// `stop_grace_period`, Kubernetes `terminationGracePeriodSeconds`).
+/// Requests in flight may take this long to complete (actix's `shutdown_timeout`).
+const HTTP_DRAIN: Duration = Duration::from_secs(10);
+/// Jobs in progress may take this long to finish, alongside the HTTP drain.
 const WORKER_GRACE: Duration = Duration::from_secs(10);
+/// Releasing cut-off jobs: one short fenced write each.
+const RELEASE: Duration = Duration::from_secs(2);
+/// The final span flush (the OTLP exporter's own timeout is 10 s by default).
+const SPAN_FLUSH: Duration = Duration::from_secs(10);
+/// Everything above, in order: the drain and the workers overlap, release and flush follow.
+pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(
+    if HTTP_DRAIN.as_secs() > WORKER_GRACE.as_secs() { HTTP_DRAIN.as_secs() } else { WORKER_GRACE.as_secs() }
+        + RELEASE.as_secs()
+        + SPAN_FLUSH.as_secs(),
+);
 
 /// The controller: its HTTP server, store and job workers.
 pub struct Application {
@@ -23,16 +41,14 @@ pub struct Application {
     server: Server,
     queue: JobQueue,
     settings: Settings,
+    owner: String,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = pkg_service::sqlite::open(&settings.database_url, &MIGRATOR).await?;
-        let store = Store::new(db);
-        let resumed = store.requeue_interrupted_jobs().await.context("requeueing interrupted jobs")?;
-        if resumed > 0 {
-            tracing::warn!(jobs = resumed, "jobs interrupted by the last shutdown are queued again");
-        }
+        let store = Store::open(&settings.database_url).await?;
+        // Jobs left running by a process that stopped are not touched here: their leases run
+        // out and any controller sharing the store takes them over, counting the attempt.
         let queue = JobQueue::new(store.clone());
         let state = web::Data::new(AppState {
             store,
@@ -57,26 +73,81 @@ impl Application {
                 .configure(routes::configure)
                 .default_service(pkg_api::default_service())
         })
-        .shutdown_timeout(10)
+        .shutdown_timeout(HTTP_DRAIN.as_secs())
+        // Signals are handled in `run_until_stopped`: the workers must stop claiming the
+        // moment the drain starts, not after it.
+        .disable_signals()
         .listen(listener)?
         .run();
-        tracing::info!(port, scraper = %settings.scraper_url, analyzer = %settings.analyzer_url, "controller listening");
-        Ok(Self { port, server, queue, settings })
+        // Unique per process: the lease owner of the jobs this process runs.
+        let owner = format!("controller-{}", uuid::Uuid::new_v4().simple());
+        tracing::info!(port, instance = %owner, scraper = %settings.scraper_url, analyzer = %settings.analyzer_url,
+            database = db_system(&settings.database_url), "controller listening");
+        Ok(Self { port, server, queue, settings, owner })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until SIGINT/SIGTERM, then lets running jobs finish (up to a grace period).
+    /// The name this process's workers hold job leases under.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Serves until SIGINT/SIGTERM, then stops claiming, drains requests and lets running
+    /// jobs finish, within [`SHUTDOWN_BUDGET`] less the span flush `main` does after.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let workers = WorkerPool::start(
             self.queue,
             Downstream::new(&self.settings),
-            WorkerSettings { workers: self.settings.job_workers, retry_base: self.settings.job_retry_base },
+            WorkerSettings {
+                workers: self.settings.job_workers,
+                retry_base: self.settings.job_retry_base,
+                lease: self.settings.job_lease,
+                owner: self.owner,
+            },
         );
-        let served = self.server.await;
-        workers.stop(WORKER_GRACE).await;
+        let handle = self.server.handle();
+        let mut server = std::pin::pin!(self.server);
+        let served = tokio::select! {
+            served = &mut server => Some(served),
+            signal = stop_signal() => {
+                tracing::info!(signal, budget_s = SHUTDOWN_BUDGET.as_secs(), "stopping: draining requests and jobs");
+                None
+            }
+        };
+        let served = match served {
+            Some(served) => {
+                workers.stop(WORKER_GRACE, RELEASE).await;
+                served
+            }
+            None => {
+                // The server future must keep being polled for the stop command to complete.
+                let (served, (), ()) =
+                    tokio::join!(&mut server, handle.stop(true), workers.stop(WORKER_GRACE, RELEASE));
+                served
+            }
+        };
         served.context("the HTTP server failed")
     }
+}
+
+/// Waits for SIGTERM or SIGINT; returns its name.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT; stop the controller with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}
+
+/// `sqlite` or `postgresql`, for the start-up log (never the URL: it may hold a password).
+fn db_system(url: &str) -> &'static str {
+    if pkg_service::db::is_postgres(url) { "postgresql" } else { "sqlite" }
 }

@@ -22,6 +22,9 @@ pub struct ScheduleInput {
     pub url: String,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
+    /// `PUT` only: the version the client read; a stale one is refused (409 `conflict`).
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
 fn enabled_by_default() -> bool {
@@ -73,6 +76,7 @@ mod tests {
             timezone: tz.map(Into::into),
             url: url.into(),
             enabled: true,
+            version: None,
         }
     }
 

@@ -1,4 +1,4 @@
-//! Skein's scheduler: cron schedules, kept in SQLite, that queue scrape jobs at the controller.
+//! Skein's scheduler: cron schedules, kept in SQLite or PostgreSQL, that queue scrape jobs at the controller.
 //! Each run is a root span `schedule.run` whose call to the controller carries the trace on.
 
 pub mod cron;
@@ -8,7 +8,8 @@ mod runner;
 mod seed;
 mod settings;
 mod startup;
-mod store;
+/// The store, public for its conformance tests (the same suite runs on SQLite and PostgreSQL).
+pub mod store;
 
 pub use settings::Settings;
 pub use startup::Application;

@@ -18,23 +18,30 @@ use crate::store::{RunRecord, Schedule, Store};
 /// With no enabled schedule, the loop still wakes this often.
 const IDLE_RECHECK: Duration = Duration::from_secs(300);
 
-/// Queues a job for `schedule` at the controller and records the outcome and the next run.
-/// Runs in the current span: the caller decides whether that is a new root (a tick) or the
-/// `POST .../run` request.
+/// Forgotten after this long, tick claims only guard against double runs of recent ticks.
+const TICK_MEMORY: Duration = Duration::from_secs(24 * 3600);
+/// How often the run loop forgets old tick claims.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// Queues a job for `schedule` at the controller and records the outcome. Runs in the current
+/// span: the caller decides whether that is a new root (a tick) or the `POST .../run` request.
+/// A tick passes its `idempotency_key`, so a retried call can never queue a second job.
 pub async fn trigger(
     store: &Store,
     controller: &InternalClient,
     schedule: &Schedule,
+    idempotency_key: Option<String>,
 ) -> Result<Value, ApiError> {
     let order = ScrapeOrder { url: schedule.url.clone(), force: true };
-    let reply = controller.post_json("/api/v1/jobs", &order).await;
+    let headers: Vec<(&'static str, String)> =
+        idempotency_key.into_iter().map(|key| ("idempotency-key", key)).collect();
+    let reply = controller.post_json_with_headers("/api/v1/jobs", &order, &headers).await;
     let outcome: Result<Value, ApiError> = pkg_service::downstream::interpret("controller", reply);
     let at = pkg_service::time::now();
     let record = RunRecord {
         at: &at,
         error: outcome.as_ref().err().map(|e| format!("{}: {}", e.code(), e.message())),
         job_id: outcome.as_ref().ok().and_then(|job| job["id"].as_str()).map(str::to_owned),
-        next_run_at: next_run(schedule),
     };
     if let Err(error) = store.record_run(&schedule.id, record).await {
         tracing::error!(%error, schedule.id = %schedule.id, "could not record the run");
@@ -51,15 +58,22 @@ pub async fn trigger(
     outcome
 }
 
-/// The schedule's first fire time after now, if it is enabled and fires again.
-pub fn next_run(schedule: &Schedule) -> Option<String> {
+/// The schedule's first fire time after its nominal time `fired` (or after now, if the loop is
+/// behind: missed ticks are not run in a burst), if it is enabled and fires again.
+pub fn next_run(schedule: &Schedule, fired: &str) -> Option<String> {
     if !schedule.enabled {
         return None;
     }
+    let after = fired.parse::<Timestamp>().map_or(Timestamp::now(), |t| t.max(Timestamp::now()));
     CronSpec::parse(&schedule.cron, &schedule.timezone)
         .ok()
-        .and_then(|spec| spec.next_after(Timestamp::now()))
+        .and_then(|spec| spec.next_after(after))
         .map(pkg_service::time::format_ts)
+}
+
+/// The `Idempotency-Key` of a tick: the same for every replica that sees it.
+pub fn tick_key(schedule_id: &str, fire_at: &str) -> String {
+    format!("schedule:{schedule_id}:{fire_at}")
 }
 
 /// The span of one run. A tick has no request to belong to, so it is a root: each run is its
@@ -68,7 +82,7 @@ pub fn run_span(schedule: &Schedule, root: bool) -> tracing::Span {
     if root {
         tracing::info_span!(parent: None, "schedule.run", otel.name = "schedule.run", otel.status_code = Empty,
             schedule.id = %schedule.id, schedule.name = %schedule.name, schedule.cron = %schedule.cron,
-            schedule.trigger = "cron", url.full = %pkg_tracing::redact_url_str(&schedule.url))
+            schedule.trigger = "cron", schedule.fire_at = Empty, url.full = %pkg_tracing::redact_url_str(&schedule.url))
     } else {
         tracing::info_span!("schedule.run", otel.name = "schedule.run", otel.status_code = Empty,
             schedule.id = %schedule.id, schedule.name = %schedule.name, schedule.cron = %schedule.cron,
@@ -77,46 +91,100 @@ pub fn run_span(schedule: &Schedule, root: bool) -> tracing::Span {
 }
 
 /// The run loop: one task, sleeping until the earliest next run (or until a change wakes it).
+/// Any number of scheduler processes may run it against one store: each tick runs once.
 pub struct Runner {
     pub store: Store,
     pub controller: InternalClient,
     pub wake: Arc<Notify>,
+    /// This process's name in tick claims: unique per process.
+    pub owner: String,
 }
 
 impl Runner {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let controller = Rc::new(self.controller);
+        let Runner { store, controller, wake, owner } = self;
+        let controller = Rc::new(controller);
+        let mut pruned_at: Option<std::time::Instant> = None;
         while !*stop.borrow() {
             let now = pkg_service::time::now();
-            match self.store.due(&now).await {
+            match store.due(&now).await {
                 Ok(due) => {
                     for schedule in due {
-                        // Move the schedule's next run on before the run starts, so the next
-                        // pass of this loop cannot see it due again and run it twice.
-                        if let Err(error) = self.store.advance(&schedule.id, next_run(&schedule)).await {
-                            tracing::error!(%error, schedule.id = %schedule.id, "could not advance the schedule");
-                            continue;
+                        let Some(fire_at) = schedule.next_run_at.clone() else { continue };
+                        if tick(&store, &owner, &schedule, &fire_at).await {
+                            let (store, controller) = (store.clone(), Rc::clone(&controller));
+                            // Runs proceed side by side: one slow controller call delays no other schedule.
+                            actix_web::rt::spawn(run_tick(store, controller, schedule, fire_at));
                         }
-                        let (store, controller) = (self.store.clone(), Rc::clone(&controller));
-                        // Runs proceed side by side: one slow controller call delays no other schedule.
-                        actix_web::rt::spawn(async move {
-                            let span = run_span(&schedule, true);
-                            let _ = trigger(&store, &controller, &schedule).instrument(span).await;
-                        });
                     }
                 }
                 Err(error) => tracing::error!(%error, "could not read due schedules"),
             }
-            let wait = match self.store.next_due().await {
+            if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                pruned_at = Some(std::time::Instant::now());
+                let before = Timestamp::now()
+                    .checked_sub(jiff::SignedDuration::try_from(TICK_MEMORY).unwrap_or_default());
+                if let Ok(before) = before
+                    && let Err(error) = store.prune_ticks(&pkg_service::time::format_ts(before)).await
+                {
+                    tracing::warn!(%error, "could not forget old ticks");
+                }
+            }
+            let wait = match store.next_due().await {
                 Ok(Some(at)) => pkg_service::time::until(&at).clamp(Duration::from_millis(50), IDLE_RECHECK),
                 Ok(None) => IDLE_RECHECK,
                 Err(_) => Duration::from_secs(1),
             };
             tokio::select! {
-                _ = self.wake.notified() => {}
+                _ = wake.notified() => {}
                 _ = actix_web::rt::time::sleep(wait) => {}
                 _ = stop.changed() => {}
             }
         }
     }
+}
+
+/// One due tick: claims it for `owner` (only one replica wins), and moves the schedule on
+/// whether or not this replica won (so a winner that died before moving it does not stall it).
+/// True if this replica is to run the tick.
+async fn tick(store: &Store, owner: &str, schedule: &Schedule, fire_at: &str) -> bool {
+    let won = match store.claim_tick(&schedule.id, fire_at, owner).await {
+        Ok(won) => won,
+        Err(error) => {
+            tracing::error!(%error, schedule.id = %schedule.id, "could not claim the tick");
+            return false;
+        }
+    };
+    // Compare-and-set on (version, next_run_at): a PUT that landed since the read stands.
+    match store.advance(&schedule.id, schedule.version, fire_at, next_run(schedule, fire_at)).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!(schedule.id = %schedule.id, "the schedule changed meanwhile; its stored next run stands")
+        }
+        Err(error) => tracing::error!(%error, schedule.id = %schedule.id, "could not advance the schedule"),
+    }
+    won
+}
+
+/// Runs a tick this replica won, as a root span. The schedule is read again first, so a PUT
+/// made since the loop read it applies to this run (and a deleted or disabled one does not run).
+async fn run_tick(store: Store, controller: Rc<InternalClient>, seen: Schedule, fire_at: String) {
+    let span = run_span(&seen, true);
+    span.record("schedule.fire_at", fire_at.as_str());
+    let key = tick_key(&seen.id, &fire_at);
+    let run = async {
+        match store.get(&seen.id).await {
+            Ok(Some(current)) if current.enabled => {
+                let _ = trigger(&store, &controller, &current, Some(key)).await;
+            }
+            Ok(_) => {
+                tracing::info!(schedule.id = %seen.id, "the schedule was disabled or deleted before its tick ran")
+            }
+            Err(error) => {
+                pkg_tracing::record_error(&tracing::Span::current(), "store_error", &error);
+                tracing::error!(%error, schedule.id = %seen.id, "could not read the schedule to run");
+            }
+        }
+    };
+    run.instrument(span).await;
 }

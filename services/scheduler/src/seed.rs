@@ -22,8 +22,12 @@ pub async fn seed(store: &Store, path: &str) -> anyhow::Result<usize> {
         if store.exists_named(&definition.name).await? {
             continue;
         }
-        store.insert(&definition).await.with_context(|| format!("seeding schedule {name:?}"))?;
-        added += 1;
+        match store.insert(&definition).await {
+            Ok(_) => added += 1,
+            // Another replica seeded it a moment ago.
+            Err(error) if crate::store::is_name_taken(&error) => {}
+            Err(error) => return Err(error).with_context(|| format!("seeding schedule {name:?}")),
+        }
     }
     Ok(added)
 }

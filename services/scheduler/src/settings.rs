@@ -27,7 +27,7 @@ impl FromEnv for Settings {
             database_url: env.get(
                 "DATABASE_URL",
                 "sqlite://data/scheduler.db".to_string(),
-                "SQLite database (created with its directory if missing)",
+                "sqlite://path (created with its directory if missing) or postgres://user:password@host:port/db",
             ),
             schedules_file: env.optional("SCHEDULES_FILE", "JSON file of demo schedules to seed by name"),
         };

@@ -10,7 +10,7 @@ use tokio::sync::{Notify, watch};
 use crate::routes::{self, AppState};
 use crate::runner::Runner;
 use crate::settings::Settings;
-use crate::store::{MIGRATOR, Store};
+use crate::store::Store;
 
 /// Schedules are small JSON documents.
 const JSON_LIMIT: usize = 16 * 1024;
@@ -24,8 +24,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = pkg_service::sqlite::open(&settings.database_url, &MIGRATOR).await?;
-        let store = Store::new(db);
+        let store = Store::open(&settings.database_url).await?;
         if let Some(path) = &settings.schedules_file {
             // One trace for the seeding, instead of a stray root span per statement.
             let span = tracing::info_span!("schedules.seed", file = %path);
@@ -53,8 +52,10 @@ impl Application {
         })
         .listen(listener)?
         .run();
-        let runner = Runner { store, controller: controller_client(&settings.controller_url), wake };
-        tracing::info!(port, controller = %settings.controller_url, "scheduler listening");
+        // Unique per process: the name on the ticks this process claims.
+        let owner = format!("scheduler-{}", uuid::Uuid::new_v4().simple());
+        tracing::info!(port, instance = %owner, controller = %settings.controller_url, "scheduler listening");
+        let runner = Runner { store, controller: controller_client(&settings.controller_url), wake, owner };
         Ok(Self { port, server, runner })
     }
 

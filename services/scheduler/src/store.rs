@@ -1,10 +1,17 @@
-//! Schedules in SQLite. Reads and writes made for a request or a run are CLIENT spans
-//! (`scheduler-db` on the map); the run loop's own polling is not traced.
+//! Schedules and their fired ticks, on SQLite (default) or PostgreSQL as `DATABASE_URL` says.
+//! Reads and writes made for a request or a run are CLIENT spans (`scheduler-db` on the map);
+//! the run loop's own polling and bookkeeping are not traced.
 
-use pkg_service::sqlite::{Db, DbSpans, traced};
+use pkg_service::db::{Backend, Migrations};
+use pkg_service::on_db;
+use pkg_service::sqlite::{DbSpans, traced};
 use serde_json::{Value, json};
 
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The scheduler's migrations, one set per engine.
+pub static MIGRATIONS: Migrations = Migrations { sqlite: &SQLITE_MIGRATOR, postgres: &POSTGRES_MIGRATOR };
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Schedule {
@@ -21,6 +28,8 @@ pub struct Schedule {
     pub next_run_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Counts definition changes: 1 when created, one more per `PUT`.
+    pub version: i64,
 }
 
 impl Schedule {
@@ -41,6 +50,7 @@ impl Schedule {
             "next_run_at": self.next_run_at,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "version": self.version,
         })
     }
 }
@@ -61,52 +71,69 @@ pub struct RunRecord<'a> {
     pub at: &'a str,
     pub error: Option<String>,
     pub job_id: Option<String>,
-    pub next_run_at: Option<String>,
+}
+
+/// The outcome of a `PUT`.
+pub enum Updated {
+    Done(Box<Schedule>),
+    NotFound,
+    /// The client's version is stale: the current one.
+    Conflict(i64),
 }
 
 macro_rules! columns {
     () => {
-        "id, name, cron, timezone, url, enabled, last_run_at, last_status, last_error, last_job_id, next_run_at, created_at, updated_at"
+        "id, name, cron, timezone, url, enabled, last_run_at, last_status, last_error, last_job_id, next_run_at, \
+         created_at, updated_at, version"
     };
 }
 
 #[derive(Clone)]
 pub struct Store {
-    db: Db,
+    db: Backend,
     spans: DbSpans,
 }
 
 impl Store {
-    pub fn new(db: Db) -> Self {
-        Self { db, spans: DbSpans::new("scheduler") }
+    /// Opens `url` (`sqlite:…` or `postgres://…`) and applies pending migrations.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let (db, spans) = pkg_service::db::open(url, &MIGRATIONS, "scheduler").await?;
+        Ok(Self { db, spans })
     }
 
     /// The store answers a trivial query. For readiness probes, which are not traced.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.db.read).await.map(|_| ())
+        self.db.ping().await
     }
 
     pub async fn list(&self) -> Result<Vec<Schedule>, sqlx::Error> {
         let sql = concat!("SELECT ", columns!(), " FROM schedules ORDER BY name");
-        traced(self.spans.span("SELECT", "schedules"), sqlx::query_as(sql).fetch_all(&self.db.read)).await
+        traced(self.spans.span("SELECT", "schedules"), async {
+            on_db!(&self.db, read | pool | sqlx::query_as(sql).fetch_all(pool).await)
+        })
+        .await
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Schedule>, sqlx::Error> {
-        let sql = concat!("SELECT ", columns!(), " FROM schedules WHERE id = ?1");
-        traced(
-            self.spans.span("SELECT", "schedules"),
-            sqlx::query_as(sql).bind(id).fetch_optional(&self.db.read),
-        )
+        let sql = concat!("SELECT ", columns!(), " FROM schedules WHERE id = $1");
+        traced(self.spans.span("SELECT", "schedules"), async {
+            on_db!(&self.db, read | pool | sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
+        })
         .await
     }
 
     pub async fn exists_named(&self, name: &str) -> Result<bool, sqlx::Error> {
-        let found: Option<i64> = traced(
-            self.spans.span("SELECT", "schedules"),
-            sqlx::query_scalar("SELECT 1 FROM schedules WHERE name = ?1")
-                .bind(name)
-                .fetch_optional(&self.db.read),
-        )
+        let found: Option<String> = traced(self.spans.span("SELECT", "schedules"), async {
+            on_db!(
+                &self.db,
+                read | pool | {
+                    sqlx::query_scalar("SELECT id FROM schedules WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(pool)
+                        .await
+                }
+            )
+        })
         .await?;
         Ok(found.is_some())
     }
@@ -116,87 +143,201 @@ impl Store {
         let now = pkg_service::time::now();
         let sql = concat!(
             "INSERT INTO schedules (id, name, cron, timezone, url, enabled, next_run_at, created_at, updated_at) ",
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ",
             columns!()
         );
-        traced(
-            self.spans.span("INSERT", "schedules"),
-            sqlx::query_as(sql)
-                .bind(uuid::Uuid::now_v7().to_string())
-                .bind(&d.name)
-                .bind(&d.cron)
-                .bind(&d.timezone)
-                .bind(&d.url)
-                .bind(d.enabled)
-                .bind(&d.next_run_at)
-                .bind(&now)
-                .fetch_one(&self.db.write),
-        )
+        traced(self.spans.span("INSERT", "schedules"), async {
+            on_db!(
+                &self.db,
+                write | pool | {
+                    sqlx::query_as(sql)
+                        .bind(uuid::Uuid::now_v7().to_string())
+                        .bind(&d.name)
+                        .bind(&d.cron)
+                        .bind(&d.timezone)
+                        .bind(&d.url)
+                        .bind(d.enabled)
+                        .bind(&d.next_run_at)
+                        .bind(&now)
+                        .fetch_one(pool)
+                        .await
+                }
+            )
+        })
         .await
     }
 
-    pub async fn update(&self, id: &str, d: &Definition) -> Result<Option<Schedule>, sqlx::Error> {
+    /// Replaces the definition (one more version) if `expected_version` is current or `None`.
+    pub async fn update(
+        &self,
+        id: &str,
+        d: &Definition,
+        expected_version: Option<i64>,
+    ) -> Result<Updated, sqlx::Error> {
         let sql = concat!(
-            "UPDATE schedules SET name = ?2, cron = ?3, timezone = ?4, url = ?5, enabled = ?6, next_run_at = ?7, ",
-            "updated_at = ?8 WHERE id = ?1 RETURNING ",
+            "UPDATE schedules SET name = $2, cron = $3, timezone = $4, url = $5, enabled = $6, next_run_at = $7, ",
+            "updated_at = $8, version = version + 1 ",
+            "WHERE id = $1 AND (CAST($9 AS BIGINT) IS NULL OR version = $9) RETURNING ",
             columns!()
         );
-        traced(
-            self.spans.span("UPDATE", "schedules"),
-            sqlx::query_as(sql)
-                .bind(id)
-                .bind(&d.name)
-                .bind(&d.cron)
-                .bind(&d.timezone)
-                .bind(&d.url)
-                .bind(d.enabled)
-                .bind(&d.next_run_at)
-                .bind(pkg_service::time::now())
-                .fetch_optional(&self.db.write),
-        )
-        .await
+        let updated: Option<Schedule> = traced(self.spans.span("UPDATE", "schedules"), async {
+            on_db!(
+                &self.db,
+                write | pool | {
+                    sqlx::query_as(sql)
+                        .bind(id)
+                        .bind(&d.name)
+                        .bind(&d.cron)
+                        .bind(&d.timezone)
+                        .bind(&d.url)
+                        .bind(d.enabled)
+                        .bind(&d.next_run_at)
+                        .bind(pkg_service::time::now())
+                        .bind(expected_version)
+                        .fetch_optional(pool)
+                        .await
+                }
+            )
+        })
+        .await?;
+        Ok(match updated {
+            Some(schedule) => Updated::Done(Box::new(schedule)),
+            None => match self.get(id).await? {
+                None => Updated::NotFound,
+                Some(current) => Updated::Conflict(current.version),
+            },
+        })
     }
 
     pub async fn delete(&self, id: &str) -> Result<bool, sqlx::Error> {
-        let done = traced(
-            self.spans.span("DELETE", "schedules"),
-            sqlx::query("DELETE FROM schedules WHERE id = ?1").bind(id).execute(&self.db.write),
-        )
+        let done = traced(self.spans.span("DELETE", "schedules"), async {
+            on_db!(
+                &self.db,
+                write
+                    | pool
+                    | sqlx::query("DELETE FROM schedules WHERE id = $1")
+                        .bind(id)
+                        .execute(pool)
+                        .await
+                        .map(|d| d.rows_affected())
+            )
+        })
         .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
+    /// Records a run's outcome. The next run is not touched: the run loop moves it on (with a
+    /// compare-and-set), and a manual run leaves the timing alone.
     pub async fn record_run(&self, id: &str, run: RunRecord<'_>) -> Result<Option<Schedule>, sqlx::Error> {
         let sql = concat!(
-            "UPDATE schedules SET last_run_at = ?2, last_status = ?3, last_error = ?4, ",
-            // A schedule disabled while it ran keeps no next run.
-            "last_job_id = COALESCE(?5, last_job_id), next_run_at = CASE WHEN enabled = 1 THEN ?6 END, ",
-            "updated_at = ?2 WHERE id = ?1 RETURNING ",
+            "UPDATE schedules SET last_run_at = $2, last_status = $3, last_error = $4, ",
+            "last_job_id = COALESCE($5, last_job_id), updated_at = $2 WHERE id = $1 RETURNING ",
             columns!()
         );
         let status = if run.error.is_none() { "ok" } else { "error" };
-        traced(
-            self.spans.span("UPDATE", "schedules"),
-            sqlx::query_as(sql)
-                .bind(id)
-                .bind(run.at)
-                .bind(status)
-                .bind(run.error)
-                .bind(run.job_id)
-                .bind(run.next_run_at)
-                .fetch_optional(&self.db.write),
-        )
+        traced(self.spans.span("UPDATE", "schedules"), async {
+            on_db!(
+                &self.db,
+                write | pool | {
+                    sqlx::query_as(sql)
+                        .bind(id)
+                        .bind(run.at)
+                        .bind(status)
+                        .bind(&run.error)
+                        .bind(&run.job_id)
+                        .fetch_optional(pool)
+                        .await
+                }
+            )
+        })
         .await
     }
 
-    /// Sets the next run ahead of running a due schedule. Run-loop bookkeeping: not traced.
-    pub async fn advance(&self, id: &str, next_run_at: Option<String>) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE schedules SET next_run_at = ?2 WHERE id = ?1")
+    /// Claims the tick of schedule `id` at nominal time `fire_at` for `owner`. True for exactly
+    /// one caller per tick, across every scheduler process sharing the store. Run-loop
+    /// bookkeeping: not traced.
+    pub async fn claim_tick(&self, id: &str, fire_at: &str, owner: &str) -> Result<bool, sqlx::Error> {
+        let done = on_db!(
+            &self.db,
+            write
+                | pool
+                | {
+                    sqlx::query(
+                "INSERT INTO schedule_ticks (schedule_id, fire_at, claimed_by, claimed_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (schedule_id, fire_at) DO NOTHING",
+            )
             .bind(id)
-            .bind(next_run_at)
-            .execute(&self.db.write)
+            .bind(fire_at)
+            .bind(owner)
+            .bind(pkg_service::time::now())
+            .execute(pool)
             .await
-            .map(|_| ())
+            .map(|d| d.rows_affected())
+                }
+        )?;
+        Ok(done == 1)
+    }
+
+    /// Moves the schedule's next run from `from` to `next` if the definition is still at
+    /// `version` and nobody moved it yet (compare-and-set). False otherwise: a `PUT` set a new
+    /// next run, or another replica moved it on; either way the stored value stands. Not traced.
+    pub async fn advance(
+        &self,
+        id: &str,
+        version: i64,
+        from: &str,
+        next: Option<String>,
+    ) -> Result<bool, sqlx::Error> {
+        let done = on_db!(
+            &self.db,
+            write
+                | pool
+                | {
+                    sqlx::query("UPDATE schedules SET next_run_at = $4 WHERE id = $1 AND version = $2 AND next_run_at = $3")
+                .bind(id)
+                .bind(version)
+                .bind(from)
+                .bind(&next)
+                .execute(pool)
+                .await
+                .map(|d| d.rows_affected())
+                }
+        )?;
+        Ok(done == 1)
+    }
+
+    /// Forgets tick claims made before `before` (they only guard against double runs of
+    /// recent ticks). Not traced.
+    pub async fn prune_ticks(&self, before: &str) -> Result<u64, sqlx::Error> {
+        let done = on_db!(
+            &self.db,
+            write | pool | {
+                sqlx::query("DELETE FROM schedule_ticks WHERE claimed_at < $1")
+                    .bind(before)
+                    .execute(pool)
+                    .await
+                    .map(|d| d.rows_affected())
+            }
+        )?;
+        Ok(done)
+    }
+
+    /// Who claimed each tick of schedule `id`, oldest first: `(fire_at, claimed_by)`.
+    pub async fn ticks(&self, id: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
+        traced(self.spans.span("SELECT", "schedule_ticks"), async {
+            on_db!(
+                &self.db,
+                read | pool | {
+                    sqlx::query_as(
+                    "SELECT fire_at, claimed_by FROM schedule_ticks WHERE schedule_id = $1 ORDER BY fire_at",
+                )
+                .bind(id)
+                .fetch_all(pool)
+                .await
+                }
+            )
+        })
+        .await
     }
 
     /// Enabled schedules due at `now`. Polling by the run loop: not traced.
@@ -204,16 +345,21 @@ impl Store {
         let sql = concat!(
             "SELECT ",
             columns!(),
-            " FROM schedules WHERE enabled = 1 AND next_run_at IS NOT NULL AND next_run_at <= ?1 ORDER BY next_run_at"
+            " FROM schedules WHERE enabled = TRUE AND next_run_at IS NOT NULL AND next_run_at <= $1 ORDER BY next_run_at"
         );
-        sqlx::query_as(sql).bind(now).fetch_all(&self.db.read).await
+        on_db!(&self.db, read | pool | sqlx::query_as(sql).bind(now).fetch_all(pool).await)
     }
 
     /// The earliest next run of an enabled schedule. Not traced.
     pub async fn next_due(&self) -> Result<Option<String>, sqlx::Error> {
-        sqlx::query_scalar("SELECT MIN(next_run_at) FROM schedules WHERE enabled = 1")
-            .fetch_one(&self.db.read)
-            .await
+        on_db!(
+            &self.db,
+            read | pool | {
+                sqlx::query_scalar("SELECT MIN(next_run_at) FROM schedules WHERE enabled = TRUE")
+                    .fetch_one(pool)
+                    .await
+            }
+        )
     }
 }
 

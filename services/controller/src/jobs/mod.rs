@@ -11,7 +11,7 @@ use tokio::sync::{Notify, broadcast};
 pub use events::JobEvent;
 pub use worker::{WorkerPool, WorkerSettings};
 
-use crate::store::{Job, NewJob, Store};
+use crate::store::{Job, NewJob, Store, Submitted};
 
 /// Hands new jobs to the workers and job events to listeners. Cheap to clone.
 #[derive(Clone)]
@@ -34,24 +34,36 @@ impl JobQueue {
         }
     }
 
-    /// Stores a queued job that remembers the current span, so the worker that runs it later
-    /// continues this trace rather than starting a new one.
-    pub async fn submit(&self, url: &str, force: bool, max_attempts: u32) -> Result<Job, sqlx::Error> {
-        let context = pkg_tracing::current_context_headers();
-        let job = self
+    /// Stores a queued job that remembers the current span (`traceparent`, `tracestate`,
+    /// `baggage`), so the worker that runs it later, in this process or another, continues
+    /// this trace rather than starting a new one. With an idempotency key already used, the
+    /// job stored then is returned instead.
+    pub async fn submit(
+        &self,
+        url: &str,
+        force: bool,
+        max_attempts: u32,
+        idempotency_key: Option<&str>,
+    ) -> Result<Submitted, sqlx::Error> {
+        let mut context = pkg_tracing::current_context_headers();
+        let submitted = self
             .store
             .insert_job(NewJob {
                 url,
                 force,
                 max_attempts,
-                traceparent: context.get("traceparent").cloned(),
-                baggage: context.get("baggage").cloned(),
+                traceparent: context.remove("traceparent"),
+                tracestate: context.remove("tracestate").filter(|s| !s.is_empty()),
+                baggage: context.remove("baggage"),
+                idempotency_key,
             })
             .await?;
-        self.publish(JobEvent::status(&job));
-        // One waiting worker is enough: it takes the job.
-        self.wake.notify_one();
-        Ok(job)
+        if let Submitted::Created(job) = &submitted {
+            self.publish(JobEvent::status(job));
+            // One waiting worker is enough: it takes the job.
+            self.wake.notify_one();
+        }
+        Ok(submitted)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {

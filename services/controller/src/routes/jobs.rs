@@ -1,25 +1,74 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use pkg_api::{ApiError, ScrapeOrder};
 
 use super::{AppState, ListQuery, parse_id};
 use crate::normalize::NormalizedUrl;
 use crate::pipeline::internal;
-use crate::store::{JobStatus, decode_cursor};
+use crate::store::{JobStatus, Submitted, decode_cursor};
+
+/// The longest `Idempotency-Key` accepted: room for a UUID and a timestamp with a prefix.
+const MAX_IDEMPOTENCY_KEY: usize = 200;
 
 /// `POST /api/v1/jobs`: 202 with the queued job and its `Location`.
+///
+/// With an `Idempotency-Key` header, a retried submission (same key, same URL and `force`)
+/// queues nothing new: it answers 200 with the job the key first created. The same key with a
+/// different order is a client bug: 422 `idempotency_key_reused`.
 pub async fn submit(
+    request: HttpRequest,
     order: web::Json<ScrapeOrder>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let key = idempotency_key(&request)?;
     let url = NormalizedUrl::parse(&order.url)?;
-    let job =
-        state.queue.submit(url.as_str(), order.force, state.job_max_attempts).await.map_err(internal)?;
-    tracing::info!(job.id = %job.id, url = %pkg_tracing::redact_url_str(url.as_str()), "job queued");
-    Ok(HttpResponse::Accepted()
+    let submitted = state
+        .queue
+        .submit(url.as_str(), order.force, state.job_max_attempts, key.as_deref())
+        .await
+        .map_err(internal)?;
+    let (mut response, job) = match submitted {
+        Submitted::Created(job) => {
+            tracing::info!(job.id = %job.id, url = %pkg_tracing::redact_url_str(url.as_str()), "job queued");
+            (HttpResponse::Accepted(), job)
+        }
+        Submitted::Existing(job) if job.url == url.as_str() && job.force == order.force => {
+            tracing::info!(job.id = %job.id, "job submitted again with its idempotency key; nothing queued");
+            (HttpResponse::Ok(), job)
+        }
+        Submitted::Existing(job) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                format!(
+                    "The Idempotency-Key was used for job {} with a different order; use a new key.",
+                    job.id
+                ),
+            ));
+        }
+    };
+    Ok(response
         .insert_header((LOCATION, format!("/api/v1/jobs/{}", job.id)))
         .json(job.to_json(&state.grafana_url)))
+}
+
+/// The optional `Idempotency-Key` header: 1 to 200 visible ASCII characters.
+fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = request.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=MAX_IDEMPOTENCY_KEY).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .map(|k| Some(k.to_owned()))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters."),
+            )
+        })
 }
 
 pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -1,4 +1,6 @@
 use pkg_api::{Analysis, ScrapedPage};
+use pkg_service::db::Backend;
+use pkg_service::on_db;
 use pkg_service::sqlite::traced;
 use serde_json::{Value, json};
 
@@ -86,20 +88,18 @@ macro_rules! document_columns {
 
 impl Store {
     pub async fn document_by_url(&self, url: &str) -> Result<Option<Document>, sqlx::Error> {
-        let sql = concat!("SELECT ", document_columns!(), " FROM documents WHERE url = ?1");
-        traced(
-            self.spans.span("SELECT", "documents"),
-            sqlx::query_as(sql).bind(url).fetch_optional(&self.db.read),
-        )
+        let sql = concat!("SELECT ", document_columns!(), " FROM documents WHERE url = $1");
+        traced(self.spans.span("SELECT", "documents"), async {
+            on_db!(&self.db, read | pool | sqlx::query_as(sql).bind(url).fetch_optional(pool).await)
+        })
         .await
     }
 
     pub async fn document(&self, id: &str) -> Result<Option<Document>, sqlx::Error> {
-        let sql = concat!("SELECT ", document_columns!(), " FROM documents WHERE id = ?1");
-        traced(
-            self.spans.span("SELECT", "documents"),
-            sqlx::query_as(sql).bind(id).fetch_optional(&self.db.read),
-        )
+        let sql = concat!("SELECT ", document_columns!(), " FROM documents WHERE id = $1");
+        traced(self.spans.span("SELECT", "documents"), async {
+            on_db!(&self.db, read | pool | sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
+        })
         .await
     }
 
@@ -114,19 +114,30 @@ impl Store {
             None => concat!(
                 "SELECT ",
                 document_columns!(),
-                " FROM documents WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2"
+                " FROM documents WHERE (CAST($1 AS TEXT) IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
             ),
             Some(_) => concat!(
                 "SELECT ",
                 document_columns!(),
-                " FROM documents WHERE (?1 IS NULL OR id < ?1) \
-                 AND id IN (SELECT document_id FROM document_tags WHERE tag = ?3) ORDER BY id DESC LIMIT ?2"
+                " FROM documents WHERE (CAST($1 AS TEXT) IS NULL OR id < $1) \
+                 AND id IN (SELECT document_id FROM document_tags WHERE tag = $3) ORDER BY id DESC LIMIT $2"
             ),
         };
-        let rows: Vec<Document> = traced(
-            self.spans.span("SELECT", "documents"),
-            sqlx::query_as(sql).bind(after).bind(limit + 1).bind(tag).fetch_all(&self.db.read),
-        )
+        let rows: Vec<Document> = traced(self.spans.span("SELECT", "documents"), async {
+            on_db!(
+                &self.db,
+                read | pool | {
+                    let query = sqlx::query_as::<_, Document>(sql).bind(after).bind(limit + 1);
+                    // Only the tag variant has a third parameter (PostgreSQL refuses extras).
+                    match tag {
+                        Some(tag) => query.bind(tag),
+                        None => query,
+                    }
+                    .fetch_all(pool)
+                    .await
+                }
+            )
+        })
         .await?;
         Ok(paginate(rows, limit, |d| &d.id))
     }
@@ -137,7 +148,7 @@ impl Store {
         let id = uuid::Uuid::now_v7().to_string();
         let tags: Vec<String> = a.tags.clone();
         let span = self.spans.span("INSERT", "documents");
-        let sql = concat!("INSERT INTO documents (", document_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+        let sql = concat!("INSERT INTO documents (", document_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
              ON CONFLICT(url) DO UPDATE SET final_url = excluded.final_url, title = excluded.title,
                description = excluded.description, author = excluded.author, published_at = excluded.published_at,
                language = excluded.language, word_count = excluded.word_count, reading_time_s = excluded.reading_time_s,
@@ -146,67 +157,89 @@ impl Store {
                link_count = excluded.link_count, fetched_at = excluded.fetched_at, analyzed_at = excluded.analyzed_at,
                trace_id = excluded.trace_id
              RETURNING ", document_columns!());
+        // Tags in one statement, so the write transaction stays short; JSON differs by engine.
+        // (`WHERE true`: SQLite's parser needs it between a SELECT and ON CONFLICT.)
+        let tags_sql = match &self.db {
+            Backend::Sqlite(_) => {
+                "INSERT INTO document_tags (document_id, tag) SELECT $1, value FROM json_each($2) WHERE true ON CONFLICT DO NOTHING"
+            }
+            Backend::Postgres(_) => {
+                "INSERT INTO document_tags (document_id, tag) \
+                 SELECT $1, value FROM jsonb_array_elements_text(CAST($2 AS JSONB)) WHERE true ON CONFLICT DO NOTHING"
+            }
+        };
         let write = async {
-            let mut tx = self.db.write.begin().await?;
-            let document: Document = sqlx::query_as(sql)
-                .bind(&id)
-                .bind(new.url)
-                .bind(&new.page.final_url)
-                .bind(&new.page.title)
-                .bind(&new.page.description)
-                .bind(&new.page.author)
-                .bind(&new.page.published_at)
-                .bind(&a.language.code)
-                .bind(a.counts.words as i64)
-                .bind(i64::from(a.reading_time_s))
-                .bind(to_json(&a.readability))
-                .bind(to_json(&a.sentiment))
-                .bind(to_json(&a.keywords))
-                .bind(to_json(&a.key_phrases))
-                .bind(to_json(&tags))
-                .bind(a.quality)
-                .bind(new.page.links.len() as i64)
-                .bind(&new.fetched_at)
-                .bind(&new.analyzed_at)
-                .bind(&new.trace_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM document_tags WHERE document_id = ?1")
-                .bind(&document.id)
-                .execute(&mut *tx)
-                .await?;
-            // All tags in one statement: the write transaction stays short.
-            sqlx::query(
-                "INSERT OR IGNORE INTO document_tags (document_id, tag) SELECT ?1, value FROM json_each(?2)",
+            on_db!(
+                &self.db,
+                write | pool | {
+                    let mut tx = pool.begin().await?;
+                    let document: Document = sqlx::query_as(sql)
+                        .bind(&id)
+                        .bind(new.url)
+                        .bind(&new.page.final_url)
+                        .bind(&new.page.title)
+                        .bind(&new.page.description)
+                        .bind(&new.page.author)
+                        .bind(&new.page.published_at)
+                        .bind(&a.language.code)
+                        .bind(a.counts.words as i64)
+                        .bind(i64::from(a.reading_time_s))
+                        .bind(to_json(&a.readability))
+                        .bind(to_json(&a.sentiment))
+                        .bind(to_json(&a.keywords))
+                        .bind(to_json(&a.key_phrases))
+                        .bind(to_json(&tags))
+                        .bind(a.quality)
+                        .bind(new.page.links.len() as i64)
+                        .bind(&new.fetched_at)
+                        .bind(&new.analyzed_at)
+                        .bind(&new.trace_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM document_tags WHERE document_id = $1")
+                        .bind(&document.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(tags_sql).bind(&document.id).bind(to_json(&tags)).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(document)
+                }
             )
-            .bind(&document.id)
-            .bind(to_json(&tags))
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(document)
         };
         traced(span, write).await
     }
 
     /// True if there was such a document.
     pub async fn delete_document(&self, id: &str) -> Result<bool, sqlx::Error> {
-        let done = traced(
-            self.spans.span("DELETE", "documents"),
-            sqlx::query("DELETE FROM documents WHERE id = ?1").bind(id).execute(&self.db.write),
-        )
+        let done = traced(self.spans.span("DELETE", "documents"), async {
+            on_db!(
+                &self.db,
+                write
+                    | pool
+                    | sqlx::query("DELETE FROM documents WHERE id = $1")
+                        .bind(id)
+                        .execute(pool)
+                        .await
+                        .map(|d| d.rows_affected())
+            )
+        })
         .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
     /// Every tag with how many documents carry it, most used first.
     pub async fn tags(&self) -> Result<Vec<TagCount>, sqlx::Error> {
         traced(
             self.spans.span("SELECT", "document_tags"),
-            sqlx::query_as(
-                "SELECT tag, COUNT(*) AS count FROM document_tags GROUP BY tag ORDER BY count DESC, tag ASC",
-            )
-            .fetch_all(&self.db.read),
+            async {
+                on_db!(&self.db, read |pool| {
+                    sqlx::query_as(
+                        "SELECT tag, COUNT(*) AS count FROM document_tags GROUP BY tag ORDER BY count DESC, tag ASC",
+                    )
+                    .fetch_all(pool)
+                    .await
+                })
+            },
         )
         .await
     }

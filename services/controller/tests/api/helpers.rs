@@ -69,6 +69,7 @@ pub fn settings(db: &TempDir, scraper_port: u16, analyzer_port: u16) -> Settings
         job_workers: 2,
         job_max_attempts: 3,
         job_retry_base: Duration::from_millis(50),
+        job_lease: Duration::from_secs(30),
         downstream_timeout: Duration::from_secs(10),
     }
 }
@@ -101,9 +102,23 @@ impl TestApp {
     }
 
     pub async fn request(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        self.request_with(method, path, body, &[]).await
+    }
+
+    /// A request with extra headers.
+    pub async fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let client = awc::Client::builder().timeout(PATIENCE).finish();
         let url = format!("{}{}", self.address, path);
-        let request = client.request(method.parse().unwrap(), &url);
+        let mut request = client.request(method.parse().unwrap(), &url);
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
         let mut response = match body {
             Some(body) => request.send_json(&body).await,
             None => request.send().await,

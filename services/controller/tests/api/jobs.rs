@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use pkg_tracing::harness::{SpanKind, render_trace};
+use serde_json::json;
 
 use crate::helpers::{
     PATIENCE, closed_port, settings, spawn_analyzer, spawn_app, spawn_app_with, spawn_scraper,
@@ -178,6 +179,79 @@ async fn jobs_are_listed_newest_first_and_filtered_by_status() {
         let reply = app.request("GET", &format!("/api/v1/jobs?{query}"), None).await;
         assert_eq!((reply.status, reply.body["error"]["code"].as_str()), (400, Some(code)), "{query}");
     }
+}
+
+#[actix_web::test]
+async fn an_idempotency_key_makes_a_repeated_submission_return_the_first_job() {
+    let app = spawn_app().await;
+    let order = json!({ "url": app.page("/tracing") });
+    let key = [("Idempotency-Key", "schedule:abc:2026-01-01T00:00:00.000Z")];
+    let first = app.request_with("POST", "/api/v1/jobs", Some(order.clone()), &key).await;
+    assert_eq!(first.status, 202, "{}", first.body);
+    let again = app.request_with("POST", "/api/v1/jobs", Some(order.clone()), &key).await;
+    assert_eq!((again.status, &again.body["id"]), (200, &first.body["id"]), "{}", again.body);
+    assert_eq!(again.headers.get("location"), first.headers.get("location"));
+
+    let other = json!({ "url": app.page("/rivers") });
+    let reused = app.request_with("POST", "/api/v1/jobs", Some(other), &key).await;
+    assert_eq!((reused.status, reused.body["error"]["code"].as_str()), (422, Some("idempotency_key_reused")));
+    for bad in ["has space", &"k".repeat(201)] {
+        let reply =
+            app.request_with("POST", "/api/v1/jobs", Some(order.clone()), &[("Idempotency-Key", bad)]).await;
+        assert_eq!(
+            (reply.status, reply.body["error"]["code"].as_str()),
+            (400, Some("invalid_idempotency_key"))
+        );
+    }
+    let jobs = app.request("GET", "/api/v1/jobs", None).await.body;
+    assert_eq!(jobs["items"].as_array().unwrap().len(), 1, "one job for one key: {jobs}");
+}
+
+#[actix_web::test]
+async fn a_retried_attempt_stays_in_the_submitting_trace_and_links_to_the_previous_attempt() {
+    let scraper = spawn_scraper().await;
+    let analyzer_port = closed_port();
+    let app = spawn_app_with(|db| {
+        let mut s = settings(db, scraper, analyzer_port);
+        s.job_retry_base = Duration::from_millis(300);
+        s
+    })
+    .await;
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let headers = [("traceparent", traceparent), ("tracestate", "skein=t61rcWkgMzE")];
+    let order = json!({ "url": app.page("/rivers") });
+    let id = app.request_with("POST", "/api/v1/jobs", Some(order), &headers).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.wait_for_job(&id, "retried", |j| j["attempts"] == 1 && j["status"] == "queued").await;
+    spawn_analyzer(analyzer_port).await;
+    app.wait_for_job(&id, "succeeded", |j| j["status"] == "succeeded").await;
+
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let spans = app
+        .collector
+        .wait_for("both attempts", PATIENCE, |spans| {
+            spans.iter().filter(|s| s.trace_id == trace_id && s.name == "job.run").count() == 2
+        })
+        .await
+        .unwrap();
+    let spans: Vec<_> = spans.into_iter().filter(|s| s.trace_id == trace_id).collect();
+    let tree = render_trace(&spans);
+    let submit = spans.iter().find(|s| s.name == "POST /api/v1/jobs").unwrap_or_else(|| panic!("{tree}"));
+    let attempt = |n: i64| {
+        spans
+            .iter()
+            .find(|s| s.name == "job.run" && s.attr("job.attempt").and_then(|a| a.as_i64()) == Some(n))
+            .unwrap_or_else(|| panic!("no attempt {n}:\n{tree}"))
+    };
+    let (first, second) = (attempt(1), attempt(2));
+    for run in [first, second] {
+        assert_eq!(run.parent_span_id.as_deref(), Some(submit.span_id.as_str()), "{tree}");
+        assert_eq!(run.trace_state, "skein=t61rcWkgMzE", "tracestate travels with the job");
+    }
+    assert!(first.links.is_empty(), "the first attempt has no predecessor");
+    assert_eq!(second.links, [(trace_id.to_owned(), first.span_id.clone())], "{tree}");
 }
 
 fn uuid_v4() -> String {

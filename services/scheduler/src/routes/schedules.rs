@@ -9,7 +9,7 @@ use tracing::Instrument as _;
 use super::AppState;
 use crate::input::ScheduleInput;
 use crate::runner::{run_span, trigger};
-use crate::store::is_name_taken;
+use crate::store::{Updated, is_name_taken};
 
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let schedules = state.store.list().await.map_err(internal)?;
@@ -21,7 +21,14 @@ pub async fn create(
     input: web::Json<ScheduleInput>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let definition = input.into_inner().validate(Timestamp::now())?;
+    let input = input.into_inner();
+    if input.version.is_some() {
+        return Err(ApiError::bad_request(
+            "invalid_version",
+            "A new schedule has no version yet; send version only with PUT.",
+        ));
+    }
+    let definition = input.validate(Timestamp::now())?;
     let schedule = state.store.insert(&definition).await.map_err(|e| write_error(e, &definition.name))?;
     state.wake.notify_one();
     tracing::info!(schedule.id = %schedule.id, schedule.name = %schedule.name, "schedule created");
@@ -36,20 +43,37 @@ pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<Ht
     Ok(HttpResponse::Ok().json(schedule.to_json()))
 }
 
-/// `PUT`: the whole definition is replaced; the next run is recomputed from now.
+/// `PUT`: the whole definition is replaced; the next run is recomputed from now. With
+/// `version` (as last read), the replacement is compare-and-set: 409 `conflict` naming the
+/// current version if the schedule changed since.
 pub async fn replace(
     id: web::Path<String>,
     input: web::Json<ScheduleInput>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    let definition = input.into_inner().validate(Timestamp::now())?;
-    let schedule = state
+    let input = input.into_inner();
+    let expected = input.version;
+    let definition = input.validate(Timestamp::now())?;
+    let schedule = match state
         .store
-        .update(&id, &definition)
+        .update(&id, &definition, expected)
         .await
         .map_err(|e| write_error(e, &definition.name))?
-        .ok_or_else(|| not_found(&id))?;
+    {
+        Updated::Done(schedule) => *schedule,
+        Updated::NotFound => return Err(not_found(&id)),
+        Updated::Conflict(current) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!(
+                    "Schedule {id} is at version {current}, not {}: it changed since you read it. Read it again and retry.",
+                    expected.unwrap_or_default()
+                ),
+            ));
+        }
+    };
     state.wake.notify_one();
     Ok(HttpResponse::Ok().json(schedule.to_json()))
 }
@@ -72,7 +96,8 @@ pub async fn run(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
     let schedule = state.store.get(&id).await.map_err(internal)?.ok_or_else(|| not_found(&id))?;
-    let job = trigger(&state.store, &controller, &schedule).instrument(run_span(&schedule, false)).await?;
+    let job =
+        trigger(&state.store, &controller, &schedule, None).instrument(run_span(&schedule, false)).await?;
     let schedule = state.store.get(&id).await.map_err(internal)?.ok_or_else(|| not_found(&id))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "schedule": schedule.to_json(), "job": job })))
 }

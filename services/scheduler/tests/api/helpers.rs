@@ -59,6 +59,7 @@ pub async fn spawn_pipeline(db: &TempDir) -> String {
         job_workers: 2,
         job_max_attempts: 2,
         job_retry_base: Duration::from_millis(50),
+        job_lease: Duration::from_secs(30),
         downstream_timeout: Duration::from_secs(10),
     })
     .await
