@@ -54,6 +54,7 @@ impl DbSpans {
             db.operation.name = operation,
             db.collection.name = collection,
             peer.service = %self.peer_service,
+            service.peer.name = %self.peer_service,
             server.address = Empty,
             server.port = Empty,
         );

@@ -13,6 +13,9 @@ pub struct Settings {
     pub faults: FaultSettings,
     /// Hosts and networks reachable despite the destination guard (demo and test sites).
     pub allow: AllowList,
+    /// Extra site host names kept as their own `peer.service` node on the service map; every
+    /// other scraped host is `external-site`, so URL submitters cannot mint map nodes.
+    pub peer_hosts: String,
     /// The largest page body read, in bytes; larger is 413.
     pub max_bytes: usize,
     /// The whole fetch of one hop: connect, headers and body.
@@ -68,6 +71,11 @@ impl FromEnv for Settings {
                 "SCRAPER_ALLOW_HOSTS",
                 AllowList::default(),
                 "comma list of host names and CIDRs reachable despite the private-address guard",
+            ),
+            peer_hosts: env.get(
+                "SCRAPER_PEER_HOSTS",
+                String::new(),
+                "comma list of site hosts named on the service map (besides SCRAPER_ALLOW_HOSTS; others: external-site)",
             ),
             max_bytes: env.get("SCRAPER_MAX_BYTES", 5 * 1024 * 1024, "largest page body read, in bytes"),
             timeout: Duration::from_millis(timeout_ms),

@@ -32,6 +32,16 @@ impl Application {
             max_body: settings.max_bytes,
         };
         let guard = DestinationGuard::new(settings.allow.clone());
+        // Allowed hosts (the demo and test sites) and SCRAPER_PEER_HOSTS keep their names on the
+        // map; any other host is drawn as `external-site` (bounded cardinality).
+        let allowed = settings.allow.to_string();
+        let peer_hosts: Vec<String> = allowed
+            .split(',')
+            .chain(settings.peer_hosts.split(','))
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned)
+            .collect();
         let max_redirects = settings.max_redirects;
         let deadline = settings.deadline;
         // One limit for the whole service, shared by every worker.
@@ -40,8 +50,12 @@ impl Application {
         let faults = pkg_service::faults::Faults::new(&settings.faults);
         let server = HttpServer::new(move || {
             // One fetcher per worker: awc clients are per-thread, and reused across requests.
-            let fetcher =
-                Fetcher::new(ExternalClient::new(&client_settings), guard.clone(), max_redirects, deadline);
+            let fetcher = Fetcher::new(
+                ExternalClient::new(&client_settings).with_peer_hosts(&peer_hosts),
+                guard.clone(),
+                max_redirects,
+                deadline,
+            );
             App::new()
                 // Outside in: RequestTracing, then faults, so an injected failure is in the span.
                 .wrap(faults.middleware())

@@ -307,7 +307,8 @@ fn run_span(job: &Job) -> tracing::Span {
         job.lease_owner = job.lease_owner.as_deref().unwrap_or_default(),
         url.full = %pkg_tracing::redact_url_str(&job.url),
     );
-    let _ = span.set_parent(pkg_tracing::context_from_headers(&carried));
+    // A carried context that cannot be continued is logged, never silently a new root.
+    pkg_tracing::continue_trace(&span, &carried);
     if let Some(previous) = &job.run_span {
         let headers = HashMap::from([("traceparent".to_owned(), previous.clone())]);
         let previous = pkg_tracing::context_from_headers(&headers).span().span_context().clone();

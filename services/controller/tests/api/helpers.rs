@@ -42,6 +42,7 @@ pub async fn spawn_scraper() -> u16 {
         faults: Default::default(),
         port: 0,
         allow: "127.0.0.0/8".parse().unwrap(),
+        peer_hosts: String::new(),
         max_bytes: 1 << 20,
         timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(1),

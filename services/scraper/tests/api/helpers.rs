@@ -21,6 +21,7 @@ pub fn settings(allow: &str) -> Settings {
         faults: Default::default(),
         port: 0,
         allow: allow.parse().expect("a valid allow list"),
+        peer_hosts: String::new(),
         max_bytes: 64 * 1024,
         timeout: Duration::from_millis(800),
         connect_timeout: Duration::from_millis(500),
