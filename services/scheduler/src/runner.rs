@@ -15,8 +15,11 @@ use tracing::field::Empty;
 use crate::cron::CronSpec;
 use crate::store::{RunRecord, Schedule, Store};
 
-/// With no enabled schedule, the loop still wakes this often.
-const IDLE_RECHECK: Duration = Duration::from_secs(300);
+/// The loop re-reads the schedules at least this often, due or not. A `POST`/`PUT` on this
+/// replica wakes it at once; one made on another replica (which shares the database) is seen
+/// within this interval, so a new or moved-forward schedule never waits minutes for its first
+/// tick on the other replicas.
+const IDLE_RECHECK: Duration = Duration::from_secs(2);
 
 /// Forgotten after this long, tick claims only guard against double runs of recent ticks.
 const TICK_MEMORY: Duration = Duration::from_secs(24 * 3600);
