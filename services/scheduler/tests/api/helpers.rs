@@ -14,6 +14,8 @@ pub struct TestApp {
     pub controller: String,
     pub site: String,
     pub collector: &'static Collector,
+    /// The scheduler's store, for checks the API does not expose (tick claims).
+    pub database_url: String,
     _db: TempDir,
 }
 
@@ -82,10 +84,30 @@ pub fn settings(db: &TempDir, controller: &str) -> Settings {
 }
 
 pub async fn start(settings: Settings) -> anyhow::Result<String> {
+    Ok(start_stoppable(settings).await?.address)
+}
+
+/// A running scheduler that a test can stop, e.g. to restart on the same store.
+pub struct Running {
+    pub address: String,
+    handle: actix_web::dev::ServerHandle,
+    task: actix_web::rt::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stops serving and the run loop, and waits until both have ended.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        self.task.await.expect("the scheduler task ends").expect("the scheduler stops cleanly");
+    }
+}
+
+pub async fn start_stoppable(settings: Settings) -> anyhow::Result<Running> {
     let app = Application::build(settings).await?;
     let address = format!("http://127.0.0.1:{}", app.port());
-    actix_web::rt::spawn(app.run_until_stopped());
-    Ok(address)
+    let handle = app.handle();
+    let task = actix_web::rt::spawn(app.run_until_stopped());
+    Ok(Running { address, handle, task })
 }
 
 /// Scheduler, controller, scraper, analyzer and a site.
@@ -93,8 +115,10 @@ pub async fn spawn_app() -> TestApp {
     let collector = test_telemetry("scheduler");
     let db = TempDir::new("scheduler");
     let controller = spawn_pipeline(&db).await;
-    let address = start(settings(&db, &controller)).await.expect("the scheduler builds");
-    TestApp { address, controller, site: start_site().await, collector, _db: db }
+    let settings = settings(&db, &controller);
+    let database_url = settings.database_url.clone();
+    let address = start(settings).await.expect("the scheduler builds");
+    TestApp { address, controller, site: start_site().await, collector, database_url, _db: db }
 }
 
 /// The scheduler alone, its controller unreachable.
@@ -103,8 +127,10 @@ pub async fn spawn_alone() -> TestApp {
     let db = TempDir::new("scheduler");
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let controller = format!("http://127.0.0.1:{port}");
-    let address = start(settings(&db, &controller)).await.expect("the scheduler builds");
-    TestApp { address, controller, site: "http://127.0.0.1:9".into(), collector, _db: db }
+    let settings = settings(&db, &controller);
+    let database_url = settings.database_url.clone();
+    let address = start(settings).await.expect("the scheduler builds");
+    TestApp { address, controller, site: "http://127.0.0.1:9".into(), collector, database_url, _db: db }
 }
 
 pub struct Reply {
