@@ -11,6 +11,7 @@
 //! * [`faults`] — fault injection for demos (`FAULT_ERROR_RATE`, `FAULT_LATENCY_MS`,
 //!   `PUT /admin/faults`).
 //! * [`time`] — timestamps as Skein stores and serves them.
+//! * [`wait`] — the idle wait of a background loop: a deadline, a wake-up or a stop.
 //! * [`health`] — the liveness endpoint; [`readiness`] — the one shape of `/ready`'s answer.
 //! * [`store_failure`] — a store error as a logged, bare 500.
 //! * `sqlite` (feature) — opening a SQLite store with migrations, and the CLIENT spans that put
@@ -35,6 +36,7 @@ mod store_failure;
 #[cfg(feature = "test-postgres")]
 pub mod test_postgres;
 pub mod time;
+pub mod wait;
 
 pub use env::{Env, FromEnv, SettingsError, VarDoc, help_text, load};
 pub use run::run;
