@@ -2,7 +2,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use pkg_tracing::harness::{Collector, TempDir, test_telemetry};
+use pkg_tracing::harness::{Collector, TempDir, temp_dir, test_telemetry};
 use serde_json::{Value, json};
 use skein_controller::{Application, Settings};
 
@@ -84,7 +84,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(make: impl FnOnce(&TempDir) -> Settings) -> TestApp {
     let collector = test_telemetry("controller");
-    let db = TempDir::new("controller");
+    let db = temp_dir("controller");
     let app = Application::build(make(&db)).await.expect("the controller builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());

@@ -2,8 +2,8 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-pub use pkg_tracing::harness::TempDir;
 use pkg_tracing::harness::{Collector, test_telemetry};
+pub use pkg_tracing::harness::{TempDir, temp_dir};
 use serde_json::{Value, json};
 use skein_scheduler::{Application, Settings};
 
@@ -113,7 +113,7 @@ pub async fn start_stoppable(settings: Settings) -> anyhow::Result<Running> {
 /// Scheduler, controller, scraper, analyzer and a site.
 pub async fn spawn_app() -> TestApp {
     let collector = test_telemetry("scheduler");
-    let db = TempDir::new("scheduler");
+    let db = temp_dir("scheduler");
     let controller = spawn_pipeline(&db).await;
     let settings = settings(&db, &controller);
     let database_url = settings.database_url.clone();
@@ -124,7 +124,7 @@ pub async fn spawn_app() -> TestApp {
 /// The scheduler alone, its controller unreachable.
 pub async fn spawn_alone() -> TestApp {
     let collector = test_telemetry("scheduler");
-    let db = TempDir::new("scheduler");
+    let db = temp_dir("scheduler");
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let controller = format!("http://127.0.0.1:{port}");
     let settings = settings(&db, &controller);

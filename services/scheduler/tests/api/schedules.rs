@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::{TempDir, call, settings, spawn_alone, start, start_stoppable};
+use crate::helpers::{call, settings, spawn_alone, start, start_stoppable, temp_dir};
 
 #[actix_web::test]
 async fn schedules_can_be_created_read_replaced_and_deleted() {
@@ -83,7 +83,7 @@ async fn invalid_schedules_are_refused_naming_the_problem() {
 
 #[actix_web::test]
 async fn schedules_survive_a_restart_and_seeding_is_idempotent_by_name() {
-    let db = TempDir::new("scheduler");
+    let db = temp_dir("scheduler");
     let file = db.path().join("schedules.json");
     std::fs::write(
         &file,
@@ -129,7 +129,7 @@ async fn schedules_survive_a_restart_and_seeding_is_idempotent_by_name() {
 #[actix_web::test]
 async fn the_demo_schedules_are_valid_and_point_at_pages_the_demo_site_serves() {
     let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
-    let db = TempDir::new("scheduler");
+    let db = temp_dir("scheduler");
     let mut with_demo = settings(&db, "http://127.0.0.1:9");
     with_demo.schedules_file = Some(config.join("schedules/demo.json").display().to_string());
     let app = start(with_demo).await.expect("the demo schedules load");
