@@ -1,11 +1,12 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpResponse, HttpServer, web};
 use pkg_tracing::harness::{Collector, test_telemetry};
 pub use pkg_tracing::harness::{TempDir, temp_dir};
 use serde_json::{Value, json};
 use skein_scheduler::{Application, Settings};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -13,6 +14,7 @@ pub struct TestApp {
     pub address: String,
     pub controller: String,
     pub site: String,
+    _site: Option<MockServer>,
     pub collector: &'static Collector,
     /// The scheduler's store, for checks the API does not expose (tick claims).
     pub database_url: String,
@@ -118,7 +120,8 @@ pub async fn spawn_app() -> TestApp {
     let settings = settings(&db, &controller);
     let database_url = settings.database_url.clone();
     let address = start(settings).await.expect("the scheduler builds");
-    TestApp { address, controller, site: start_site().await, collector, database_url, _db: db }
+    let site = start_site().await;
+    TestApp { address, controller, site: site.uri(), _site: Some(site), collector, database_url, _db: db }
 }
 
 /// The scheduler alone, its controller unreachable.
@@ -130,7 +133,15 @@ pub async fn spawn_alone() -> TestApp {
     let settings = settings(&db, &controller);
     let database_url = settings.database_url.clone();
     let address = start(settings).await.expect("the scheduler builds");
-    TestApp { address, controller, site: "http://127.0.0.1:9".into(), collector, database_url, _db: db }
+    TestApp {
+        address,
+        controller,
+        site: "http://127.0.0.1:9".into(),
+        _site: None,
+        collector,
+        database_url,
+        _db: db,
+    }
 }
 
 pub struct Reply {
@@ -183,21 +194,14 @@ impl TestApp {
     }
 }
 
-async fn start_site() -> String {
-    let server = HttpServer::new(|| {
-        App::new().route(
-            "/page",
-            web::get().to(|| async {
-                HttpResponse::Ok()
-                    .content_type("text/html")
-                    .body("<html lang=\"en\"><title>Scheduled</title><body><p>Schedules scrape pages on time, every time.</p></body></html>")
-            }),
-        )
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .unwrap();
-    let base = format!("http://127.0.0.1:{}", server.addrs()[0].port());
-    actix_web::rt::spawn(server.run());
-    base
+/// The stand-in web site: one fixed page at `/page`. Serves until dropped.
+async fn start_site() -> MockServer {
+    let site = MockServer::start().await;
+    let page = "<html lang=\"en\"><title>Scheduled</title><body><p>Schedules scrape pages on time, every time.</p></body></html>";
+    Mock::given(method("GET"))
+        .and(path("/page"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(page, "text/html"))
+        .mount(&site)
+        .await;
+    site
 }
