@@ -8,6 +8,7 @@
 mod analyze;
 mod error;
 mod extractors;
+mod id;
 mod jobs;
 mod scrape;
 
@@ -17,3 +18,4 @@ pub use scrape::{ScrapeRequest, ScrapedPage};
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use extractors::{default_service, extractor_configs, not_found_handler};
+pub use id::parse_id;

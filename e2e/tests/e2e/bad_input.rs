@@ -6,7 +6,7 @@ use pkg_tracing::harness::{RecordedSpan, SpanKind, SpanStatus};
 use serde_json::{Value, json};
 use skein_e2e::{PATIENCE, Site, Stack, StackEnv};
 
-use crate::helpers::{TempDir, call};
+use crate::helpers::{call, temp_dir};
 
 /// The span every case's request claims as its parent: the case's SERVER span is its child.
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
@@ -94,7 +94,7 @@ async fn every_bad_input_gets_its_own_status_and_code_and_nothing_breaks() {
     let collector = pkg_tracing::harness::Collector::start().expect("collector");
     // The site on 127.0.0.2 is allowed; 127.0.0.1 (where the services listen) stays blocked.
     let site = Site::start_on("127.0.0.2").await;
-    let data = TempDir::new("bad-input");
+    let data = temp_dir("bad-input");
     let mut env = StackEnv::allowing("127.0.0.2/32");
     for (k, v) in
         [("SCRAPER_MAX_BYTES", "262144"), ("SCRAPER_TIMEOUT_MS", "1500"), ("SCRAPER_MAX_REDIRECTS", "3")]

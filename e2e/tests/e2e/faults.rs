@@ -8,7 +8,7 @@ use pkg_tracing::harness::{Collector, EdgeKind, PEER_ATTRIBUTES, SpanKind, servi
 use serde_json::{Value, json};
 use skein_e2e::{PATIENCE, Site, Stack, StackEnv};
 
-use crate::helpers::{TempDir, call};
+use crate::helpers::{call, temp_dir};
 
 async fn wait_job(stack: &Stack, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + PATIENCE;
@@ -26,7 +26,7 @@ async fn wait_job(stack: &Stack, id: &str, what: &str, done: impl Fn(&Value) -> 
 async fn a_killed_analyzer_fails_requests_with_the_cause_and_queued_jobs_recover_when_it_returns() {
     let collector = Collector::start().unwrap();
     let site = Site::start().await;
-    let data = TempDir::new("killed");
+    let data = temp_dir("killed");
     let mut env = StackEnv::allowing("127.0.0.1/32");
     env.controller.push(("JOB_MAX_ATTEMPTS".into(), "30".into()));
     let mut stack = Stack::start_with(&collector.endpoint(), data.path().to_path_buf(), env).await;
@@ -107,7 +107,7 @@ async fn a_killed_analyzer_fails_requests_with_the_cause_and_queued_jobs_recover
 async fn a_failed_jobs_stored_and_logged_error_keeps_the_urls_secrets_out() {
     let collector = Collector::start().unwrap();
     let site = Site::start().await;
-    let data = TempDir::new("redacted");
+    let data = temp_dir("redacted");
     let mut env = StackEnv::allowing("127.0.0.1/32");
     env.controller.push(("JOB_MAX_ATTEMPTS".into(), "1".into()));
     let stack = Stack::start_with(&collector.endpoint(), data.path().to_path_buf(), env).await;
@@ -137,7 +137,7 @@ async fn a_failed_jobs_stored_and_logged_error_keeps_the_urls_secrets_out() {
 async fn sigterm_under_load_drains_in_flight_requests_then_flushes_every_span() {
     let collector = Collector::start().unwrap();
     let site = Site::start().await;
-    let data = TempDir::new("sigterm");
+    let data = temp_dir("sigterm");
     let mut stack = Stack::start(&collector.endpoint(), data.path().to_path_buf(), "127.0.0.1/32").await;
     // A 5 s batch delay: without the flush at exit, these spans would be lost.
     let order = json!({ "url": site.url("/delayed"), "force": true });
@@ -176,7 +176,7 @@ async fn sigterm_under_load_drains_in_flight_requests_then_flushes_every_span() 
 async fn a_job_running_when_the_controller_crashes_is_run_again_after_the_restart() {
     let collector = Collector::start().unwrap();
     let site = Site::start().await;
-    let data = TempDir::new("crash");
+    let data = temp_dir("crash");
     let mut stack = Stack::start(&collector.endpoint(), data.path().to_path_buf(), "127.0.0.1/32").await;
     let submitted =
         call("POST", &stack.controller.url("/api/v1/jobs"), Some(json!({ "url": site.url("/very-slow") })))
@@ -192,7 +192,7 @@ async fn a_job_running_when_the_controller_crashes_is_run_again_after_the_restar
 async fn injected_faults_are_real_errors_marked_on_the_span_and_can_be_switched_off() {
     let collector = Collector::start().unwrap();
     let site = Site::start().await;
-    let data = TempDir::new("faults");
+    let data = temp_dir("faults");
     let mut env = StackEnv::allowing("127.0.0.1/32");
     env.analyzer.push(("ADMIN_TOKEN".into(), "s3cret-token".into()));
     let stack = Stack::start_with(&collector.endpoint(), data.path().to_path_buf(), env).await;

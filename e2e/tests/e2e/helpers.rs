@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-pub use pkg_tracing::harness::TempDir;
 use pkg_tracing::harness::{Collector, RecordedSpan};
+pub use pkg_tracing::harness::{TempDir, temp_dir};
 use serde_json::Value;
 use skein_e2e::PATIENCE;
 

@@ -8,13 +8,13 @@ use pkg_tracing::harness::{Collector, EdgeKind, PEER_ATTRIBUTES, render_edges, r
 use serde_json::json;
 use skein_e2e::{PATIENCE, Site, Stack};
 
-use crate::helpers::{TempDir, call, services, settled_trace};
+use crate::helpers::{call, services, settled_trace, temp_dir};
 
 #[actix_web::test]
 async fn one_request_is_one_trace_across_all_four_services_and_data_survives_restarts() {
     let collector = Collector::start().expect("collector");
     let site = Site::start().await;
-    let data = TempDir::new("pipeline");
+    let data = temp_dir("pipeline");
     let began = Instant::now();
     let mut stack = Stack::start(&collector.endpoint(), data.path().to_path_buf(), "127.0.0.1/32").await;
     println!("four services started and ready in {:.2} s", began.elapsed().as_secs_f64());

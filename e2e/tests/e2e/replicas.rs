@@ -13,7 +13,7 @@ use pkg_tracing::harness::{
 use serde_json::{Value, json};
 use skein_e2e::{CountingSite, PATIENCE, start_service, wait_ready};
 
-use crate::helpers::{TempDir, call};
+use crate::helpers::{TempDir, call, temp_dir};
 
 /// Short, so takeovers happen within the test's time; renewed every third.
 const LEASE: Duration = Duration::from_secs(2);
@@ -175,7 +175,7 @@ async fn one_controller_on_sqlite_runs_each_job_once_and_resumes_after_a_kill() 
 /// process's jobs must be taken over only once their lease ran out.
 async fn jobs_run_once(engine: Engine, replicas: usize) {
     const JOBS: usize = 500;
-    let mut p = Pipeline::start(engine, replicas, TempDir::new("replicas")).await;
+    let mut p = Pipeline::start(engine, replicas, temp_dir("replicas")).await;
     let instances: Vec<String> = p.controllers.iter().map(instance).collect();
     let began = Instant::now();
 
@@ -440,8 +440,8 @@ async fn one_scheduler_on_sqlite_fires_each_tick_once() {
 /// SIGKILLed half-way.
 async fn ticks_fire_once(engine: Engine, replicas: usize) {
     const RUN: Duration = Duration::from_secs(30);
-    let data = TempDir::new("ticks");
-    let p = Pipeline::start(engine, 1, TempDir::new("ticks-controller")).await;
+    let data = temp_dir("ticks");
+    let p = Pipeline::start(engine, 1, temp_dir("ticks-controller")).await;
     let database = match engine {
         Engine::Sqlite => format!("sqlite://{}/scheduler.db", data.path().display()),
         Engine::Postgres => TestPostgres::shared().database(),

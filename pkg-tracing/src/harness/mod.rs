@@ -21,5 +21,5 @@ pub use graph::{Edge, EdgeKind, PEER_ATTRIBUTES, service_graph};
 pub use process::{ServiceProcess, service_command};
 pub use span::{AttrValue, RecordedSpan, SpanKind, SpanStatus};
 pub use telemetry::test_telemetry;
-pub use tempdir::TempDir;
+pub use tempdir::{TempDir, temp_dir};
 pub use tree::{render_edges, render_trace};

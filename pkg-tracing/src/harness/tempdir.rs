@@ -1,28 +1,9 @@
-//! A directory for one test's data (SQLite files, seed files), removed when dropped.
+//! A directory for one test's data (SQLite files, seed files), removed when dropped: the
+//! `tempfile` crate's, named after the test so a leftover after a crash says whose it is.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+pub use tempfile::TempDir;
 
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    /// A fresh, empty directory under the system temp dir, unique per process and call.
-    pub fn new(tag: &str) -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("skein-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("the temp dir is writable");
-        TempDir(dir)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A fresh, empty directory under the system temp dir, named `skein-{tag}-…` (unique).
+pub fn temp_dir(tag: &str) -> TempDir {
+    tempfile::Builder::new().prefix(&format!("skein-{tag}-")).tempdir().expect("the temp dir is writable")
 }

@@ -2,6 +2,7 @@
 //! the job workers both run exactly this.
 
 use pkg_api::ApiError;
+use pkg_service::store_failure;
 
 use crate::downstream::Downstream;
 use crate::normalize::NormalizedUrl;
@@ -44,7 +45,7 @@ pub async fn run(
     force: bool,
     on_stage: impl Fn(Stage),
 ) -> Result<Outcome, ApiError> {
-    if !force && let Some(document) = store.document_by_url(url.as_str()).await.map_err(internal)? {
+    if !force && let Some(document) = store.document_by_url(url.as_str()).await.map_err(store_failure)? {
         tracing::info!(document.id = %document.id, "returning the stored document");
         return Ok(Outcome { document, created: false });
     }
@@ -67,7 +68,7 @@ pub async fn run(
             trace_id: pkg_tracing::current_trace_id(),
         })
         .await
-        .map_err(internal)?;
+        .map_err(store_failure)?;
     tracing::info!(document.id = %document.id, words = analysis.counts.words, "document stored");
     Ok(Outcome { document, created: true })
 }
@@ -77,12 +78,6 @@ fn truncate_at_char_boundary(text: &mut String, max: usize) {
         let cut = (0..=max).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
         text.truncate(cut);
     }
-}
-
-/// A store failure: logged with its cause here, a bare 500 to the client.
-pub fn internal(error: sqlx::Error) -> ApiError {
-    tracing::error!(error.message = %error, error.cause_chain = %pkg_tracing::cause_chain(&error), "store failure");
-    ApiError::internal()
 }
 
 #[cfg(test)]

@@ -138,11 +138,7 @@ impl Runner {
                 Ok(None) => IDLE_RECHECK,
                 Err(_) => Duration::from_secs(1),
             };
-            tokio::select! {
-                _ = wake.notified() => {}
-                _ = actix_web::rt::time::sleep(wait) => {}
-                _ = stop.changed() => {}
-            }
+            pkg_service::wait::idle(&wake, wait, &mut stop).await;
         }
     }
 }

@@ -63,6 +63,11 @@ impl Application {
         self.port
     }
 
+    /// Stops the server (and with it the run loop) from outside: tests restart with it.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves and runs schedules until SIGINT/SIGTERM.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop, stopped) = watch::channel(false);

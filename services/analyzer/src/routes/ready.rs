@@ -24,7 +24,7 @@ impl Readiness {
 
 pub(crate) async fn ready(readiness: web::Data<Readiness>) -> Result<HttpResponse, ApiError> {
     if readiness.is_ready() {
-        Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
+        Ok(pkg_service::readiness::ready())
     } else {
         Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

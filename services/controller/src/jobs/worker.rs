@@ -193,11 +193,7 @@ impl Worker {
                 Ok(None) => {
                     let due = self.queue.store.next_job_due().await.ok().flatten();
                     let wait = due.map_or(POLL, |at| pkg_service::time::until(&at).clamp(MIN_WAIT, POLL));
-                    tokio::select! {
-                        _ = self.queue.wake.notified() => {}
-                        _ = actix_web::rt::time::sleep(wait) => {}
-                        _ = stop.changed() => {}
-                    }
+                    pkg_service::wait::idle(&self.queue.wake, wait, &mut stop).await;
                 }
                 Err(error) => {
                     tracing::error!(%error, "could not take a job; retrying in a second");

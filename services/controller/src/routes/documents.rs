@@ -1,9 +1,10 @@
 use actix_web::{HttpResponse, web};
 use pkg_api::ApiError;
+use pkg_service::store_failure;
 
-use super::{AppState, ListQuery, parse_id};
-use crate::pipeline::internal;
+use super::{AppState, ListQuery};
 use crate::store::decode_cursor;
+use pkg_api::parse_id;
 
 /// `GET /api/v1/documents?tag=&limit=&cursor=`, newest first.
 pub async fn list(
@@ -16,21 +17,21 @@ pub async fn list(
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let limit = crate::store::page_limit(query.limit)?;
     let tag = query.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let page = state.store.documents(tag, after.as_deref(), limit).await.map_err(internal)?;
+    let page = state.store.documents(tag, after.as_deref(), limit).await.map_err(store_failure)?;
     let items: Vec<_> = page.items.iter().map(|d| d.to_json(&state.grafana_url)).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": page.next_cursor })))
 }
 
 pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "document")?;
-    let document = state.store.document(&id).await.map_err(internal)?.ok_or_else(|| not_found(&id))?;
+    let document = state.store.document(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
     Ok(HttpResponse::Ok().json(document.to_json(&state.grafana_url)))
 }
 
 /// `DELETE /api/v1/documents/{id}`: 204, or 404 if there was none.
 pub async fn delete(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "document")?;
-    if state.store.delete_document(&id).await.map_err(internal)? {
+    if state.store.delete_document(&id).await.map_err(store_failure)? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(not_found(&id))

@@ -6,13 +6,14 @@ use std::time::Duration;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use pkg_api::ApiError;
+use pkg_service::store_failure;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
+use super::AppState;
 use super::jobs::not_found;
-use super::{AppState, parse_id};
 use crate::jobs::JobEvent;
-use crate::pipeline::internal;
 use crate::store::Store;
+use pkg_api::parse_id;
 
 /// A comment line this often keeps proxies from closing a quiet stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -29,7 +30,7 @@ pub async fn stream(id: web::Path<String>, state: web::Data<AppState>) -> Result
     let id = parse_id(&id, "job")?;
     // Subscribe before reading the row, so no event falls between the two.
     let events = state.queue.subscribe();
-    let job = state.store.job(&id).await.map_err(internal)?.ok_or_else(|| not_found(&id))?;
+    let job = state.store.job(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
     let feed = Feed {
         id,
         events,

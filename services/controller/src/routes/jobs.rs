@@ -2,11 +2,12 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use pkg_api::{ApiError, ScrapeOrder};
+use pkg_service::store_failure;
 
-use super::{AppState, ListQuery, parse_id};
+use super::{AppState, ListQuery};
 use crate::normalize::NormalizedUrl;
-use crate::pipeline::internal;
 use crate::store::{JobStatus, Submitted, decode_cursor};
+use pkg_api::parse_id;
 
 /// The longest `Idempotency-Key` accepted: room for a UUID and a timestamp with a prefix.
 const MAX_IDEMPOTENCY_KEY: usize = 200;
@@ -27,7 +28,7 @@ pub async fn submit(
         .queue
         .submit(url.as_str(), order.force, state.job_max_attempts, key.as_deref())
         .await
-        .map_err(internal)?;
+        .map_err(store_failure)?;
     let (mut response, job) = match submitted {
         Submitted::Created(job) => {
             tracing::info!(job.id = %job.id, url = %pkg_tracing::redact_url_str(url.as_str()), "job queued");
@@ -73,7 +74,7 @@ fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
 
 pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "job")?;
-    let job = state.store.job(&id).await.map_err(internal)?.ok_or_else(|| not_found(&id))?;
+    let job = state.store.job(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
     Ok(HttpResponse::Ok().json(job.to_json(&state.grafana_url)))
 }
 
@@ -96,7 +97,7 @@ pub async fn list(
     };
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let limit = crate::store::page_limit(query.limit)?;
-    let page = state.store.jobs(status, after.as_deref(), limit).await.map_err(internal)?;
+    let page = state.store.jobs(status, after.as_deref(), limit).await.map_err(store_failure)?;
     let items: Vec<_> = page.items.iter().map(|j| j.to_json(&state.grafana_url)).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": page.next_cursor })))
 }
@@ -104,11 +105,11 @@ pub async fn list(
 /// `DELETE /api/v1/jobs/{id}`: cancels a queued job; 409 once it has started.
 pub async fn cancel(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "job")?;
-    if let Some(job) = state.store.cancel_job(&id).await.map_err(internal)? {
+    if let Some(job) = state.store.cancel_job(&id).await.map_err(store_failure)? {
         state.queue.publish(crate::jobs::JobEvent::status(&job));
         return Ok(HttpResponse::Ok().json(job.to_json(&state.grafana_url)));
     }
-    match state.store.job(&id).await.map_err(internal)? {
+    match state.store.job(&id).await.map_err(store_failure)? {
         None => Err(not_found(&id)),
         Some(job) => Err(ApiError::new(
             StatusCode::CONFLICT,

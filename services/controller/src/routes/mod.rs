@@ -8,7 +8,6 @@ mod scrape;
 mod tags;
 
 use actix_web::web;
-use pkg_api::ApiError;
 use serde::Deserialize;
 
 use crate::jobs::JobQueue;
@@ -46,11 +45,4 @@ pub struct ListQuery {
     pub cursor: Option<String>,
     pub status: Option<String>,
     pub tag: Option<String>,
-}
-
-/// A path id must be a UUID; anything else cannot name a row.
-pub fn parse_id(raw: &str, what: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(raw)
-        .map(|id| id.to_string())
-        .map_err(|_| ApiError::bad_request("invalid_id", format!("{raw:?} is not a {what} id.")))
 }

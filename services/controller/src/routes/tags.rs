@@ -1,10 +1,10 @@
 use actix_web::{HttpResponse, web};
 use pkg_api::ApiError;
+use pkg_service::store_failure;
 
 use super::AppState;
-use crate::pipeline::internal;
 
 /// `GET /api/v1/tags`: `[{"tag", "count"}]`, most used first.
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(state.store.tags().await.map_err(internal)?))
+    Ok(HttpResponse::Ok().json(state.store.tags().await.map_err(store_failure)?))
 }

@@ -1,10 +1,11 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpResponse, HttpServer, web};
-use pkg_tracing::harness::{Collector, TempDir, test_telemetry};
+use pkg_tracing::harness::{Collector, TempDir, temp_dir, test_telemetry};
 use serde_json::{Value, json};
 use skein_controller::{Application, Settings};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -12,6 +13,7 @@ pub struct TestApp {
     pub address: String,
     pub collector: &'static Collector,
     pub site: String,
+    _site: MockServer,
     _db: TempDir,
 }
 
@@ -84,11 +86,12 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(make: impl FnOnce(&TempDir) -> Settings) -> TestApp {
     let collector = test_telemetry("controller");
-    let db = TempDir::new("controller");
+    let db = temp_dir("controller");
     let app = Application::build(make(&db)).await.expect("the controller builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
-    TestApp { address, collector, site: start_site().await, _db: db }
+    let site = start_site().await;
+    TestApp { address, collector, site: site.uri(), _site: site, _db: db }
 }
 
 pub struct Reply {
@@ -170,32 +173,22 @@ pub const ARTICLES: [(&str, &str); 3] = [
     ),
 ];
 
-async fn start_site() -> String {
-    let server = HttpServer::new(|| {
-        let mut app = App::new()
-            .route(
-                "/image",
-                web::get().to(|| async { HttpResponse::Ok().content_type("image/png").body("png") }),
-            )
-            .route(
-                "/slow",
-                web::get().to(|| async {
-                    actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
-                    HttpResponse::Ok().content_type("text/html").body(ARTICLES[0].1)
-                }),
-            );
-        for (path, html) in ARTICLES {
-            app = app.route(
-                path,
-                web::get().to(move || async move { HttpResponse::Ok().content_type("text/html").body(html) }),
-            );
-        }
-        app
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .unwrap();
-    let base = format!("http://127.0.0.1:{}", server.addrs()[0].port());
-    actix_web::rt::spawn(server.run());
-    base
+/// The stand-in web site: fixed pages, one slow, one not HTML. Serves until dropped.
+async fn start_site() -> MockServer {
+    let site = MockServer::start().await;
+    let html = |body: &'static str| ResponseTemplate::new(200).set_body_raw(body, "text/html");
+    Mock::given(method("GET"))
+        .and(path("/image"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("png", "image/png"))
+        .mount(&site)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/slow"))
+        .respond_with(html(ARTICLES[0].1).set_delay(Duration::from_millis(1500)))
+        .mount(&site)
+        .await;
+    for (page, body) in ARTICLES {
+        Mock::given(method("GET")).and(path(page)).respond_with(html(body)).mount(&site).await;
+    }
+    site
 }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use pkg_service::test_postgres::TestPostgres;
-use pkg_tracing::harness::{SpanKind, TempDir};
+use pkg_tracing::harness::{SpanKind, TempDir, temp_dir};
 use skein_controller::store::{Fence, NewJob, Store, Submitted};
 
 use crate::helpers::{PATIENCE, settings, spawn_analyzer, spawn_app_with, spawn_scraper};
@@ -20,7 +20,7 @@ pub enum Engine {
 impl Engine {
     /// A new empty database's URL, and the directory to keep alive for SQLite.
     pub fn database(&self) -> (String, TempDir) {
-        let dir = TempDir::new("conformance");
+        let dir = temp_dir("conformance");
         let url = match self {
             Engine::Sqlite => format!("sqlite://{}/controller.db", dir.path().display()),
             Engine::Postgres => TestPostgres::shared().database(),

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
 use pkg_tracing::InternalClient;
-use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::store::Store;
@@ -34,12 +33,5 @@ async fn ready(state: web::Data<AppState>, controller: web::Data<InternalClient>
         Ok(status) => Err(format!("controller answered {status}")),
         Err(e) => Err(e.to_string()),
     };
-    let problems: Vec<String> = [store.err(), controller.err()].into_iter().flatten().collect();
-    if problems.is_empty() {
-        HttpResponse::Ok().json(json!({ "status": "ready" }))
-    } else {
-        let message = format!("Not ready: {}.", problems.join("; "));
-        HttpResponse::ServiceUnavailable()
-            .json(json!({ "error": { "code": "not_ready", "message": message } }))
-    }
+    pkg_service::readiness::from_checks([store, controller])
 }

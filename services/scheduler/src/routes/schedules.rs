@@ -2,7 +2,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use jiff::Timestamp;
-use pkg_api::ApiError;
+use pkg_api::{ApiError, parse_id};
+use pkg_service::store_failure;
 use pkg_tracing::InternalClient;
 use tracing::Instrument as _;
 
@@ -12,7 +13,7 @@ use crate::runner::{run_span, trigger};
 use crate::store::{Updated, is_name_taken};
 
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let schedules = state.store.list().await.map_err(internal)?;
+    let schedules = state.store.list().await.map_err(store_failure)?;
     let items: Vec<_> = schedules.iter().map(|s| s.to_json()).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }
@@ -38,8 +39,8 @@ pub async fn create(
 }
 
 pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
-    let schedule = state.store.get(&id).await.map_err(internal)?.ok_or_else(|| not_found(&id))?;
+    let id = parse_id(&id, "schedule")?;
+    let schedule = state.store.get(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
     Ok(HttpResponse::Ok().json(schedule.to_json()))
 }
 
@@ -51,7 +52,7 @@ pub async fn replace(
     input: web::Json<ScheduleInput>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id(&id, "schedule")?;
     let input = input.into_inner();
     let expected = input.version;
     let definition = input.validate(Timestamp::now())?;
@@ -79,8 +80,8 @@ pub async fn replace(
 }
 
 pub async fn delete(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
-    if !state.store.delete(&id).await.map_err(internal)? {
+    let id = parse_id(&id, "schedule")?;
+    if !state.store.delete(&id).await.map_err(store_failure)? {
         return Err(not_found(&id));
     }
     state.wake.notify_one();
@@ -94,18 +95,12 @@ pub async fn run(
     state: web::Data<AppState>,
     controller: web::Data<InternalClient>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
-    let schedule = state.store.get(&id).await.map_err(internal)?.ok_or_else(|| not_found(&id))?;
+    let id = parse_id(&id, "schedule")?;
+    let schedule = state.store.get(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
     let job =
         trigger(&state.store, &controller, &schedule, None).instrument(run_span(&schedule, false)).await?;
-    let schedule = state.store.get(&id).await.map_err(internal)?.ok_or_else(|| not_found(&id))?;
+    let schedule = state.store.get(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "schedule": schedule.to_json(), "job": job })))
-}
-
-fn parse_id(raw: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(raw)
-        .map(|id| id.to_string())
-        .map_err(|_| ApiError::bad_request("invalid_id", format!("{raw:?} is not a schedule id.")))
 }
 
 fn not_found(id: &str) -> ApiError {
@@ -120,11 +115,6 @@ fn write_error(error: sqlx::Error, name: &str) -> ApiError {
             format!("A schedule named {name:?} exists already."),
         )
     } else {
-        internal(error)
+        store_failure(error)
     }
-}
-
-fn internal(error: sqlx::Error) -> ApiError {
-    tracing::error!(error.message = %error, error.cause_chain = %pkg_tracing::cause_chain(&error), "store failure");
-    ApiError::internal()
 }

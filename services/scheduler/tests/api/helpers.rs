@@ -1,11 +1,12 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpResponse, HttpServer, web};
-pub use pkg_tracing::harness::TempDir;
 use pkg_tracing::harness::{Collector, test_telemetry};
+pub use pkg_tracing::harness::{TempDir, temp_dir};
 use serde_json::{Value, json};
 use skein_scheduler::{Application, Settings};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -13,7 +14,10 @@ pub struct TestApp {
     pub address: String,
     pub controller: String,
     pub site: String,
+    _site: Option<MockServer>,
     pub collector: &'static Collector,
+    /// The scheduler's store, for checks the API does not expose (tick claims).
+    pub database_url: String,
     _db: TempDir,
 }
 
@@ -82,29 +86,62 @@ pub fn settings(db: &TempDir, controller: &str) -> Settings {
 }
 
 pub async fn start(settings: Settings) -> anyhow::Result<String> {
+    Ok(start_stoppable(settings).await?.address)
+}
+
+/// A running scheduler that a test can stop, e.g. to restart on the same store.
+pub struct Running {
+    pub address: String,
+    handle: actix_web::dev::ServerHandle,
+    task: actix_web::rt::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stops serving and the run loop, and waits until both have ended.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        self.task.await.expect("the scheduler task ends").expect("the scheduler stops cleanly");
+    }
+}
+
+pub async fn start_stoppable(settings: Settings) -> anyhow::Result<Running> {
     let app = Application::build(settings).await?;
     let address = format!("http://127.0.0.1:{}", app.port());
-    actix_web::rt::spawn(app.run_until_stopped());
-    Ok(address)
+    let handle = app.handle();
+    let task = actix_web::rt::spawn(app.run_until_stopped());
+    Ok(Running { address, handle, task })
 }
 
 /// Scheduler, controller, scraper, analyzer and a site.
 pub async fn spawn_app() -> TestApp {
     let collector = test_telemetry("scheduler");
-    let db = TempDir::new("scheduler");
+    let db = temp_dir("scheduler");
     let controller = spawn_pipeline(&db).await;
-    let address = start(settings(&db, &controller)).await.expect("the scheduler builds");
-    TestApp { address, controller, site: start_site().await, collector, _db: db }
+    let settings = settings(&db, &controller);
+    let database_url = settings.database_url.clone();
+    let address = start(settings).await.expect("the scheduler builds");
+    let site = start_site().await;
+    TestApp { address, controller, site: site.uri(), _site: Some(site), collector, database_url, _db: db }
 }
 
 /// The scheduler alone, its controller unreachable.
 pub async fn spawn_alone() -> TestApp {
     let collector = test_telemetry("scheduler");
-    let db = TempDir::new("scheduler");
+    let db = temp_dir("scheduler");
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let controller = format!("http://127.0.0.1:{port}");
-    let address = start(settings(&db, &controller)).await.expect("the scheduler builds");
-    TestApp { address, controller, site: "http://127.0.0.1:9".into(), collector, _db: db }
+    let settings = settings(&db, &controller);
+    let database_url = settings.database_url.clone();
+    let address = start(settings).await.expect("the scheduler builds");
+    TestApp {
+        address,
+        controller,
+        site: "http://127.0.0.1:9".into(),
+        _site: None,
+        collector,
+        database_url,
+        _db: db,
+    }
 }
 
 pub struct Reply {
@@ -157,21 +194,14 @@ impl TestApp {
     }
 }
 
-async fn start_site() -> String {
-    let server = HttpServer::new(|| {
-        App::new().route(
-            "/page",
-            web::get().to(|| async {
-                HttpResponse::Ok()
-                    .content_type("text/html")
-                    .body("<html lang=\"en\"><title>Scheduled</title><body><p>Schedules scrape pages on time, every time.</p></body></html>")
-            }),
-        )
-    })
-    .workers(1)
-    .bind(("127.0.0.1", 0))
-    .unwrap();
-    let base = format!("http://127.0.0.1:{}", server.addrs()[0].port());
-    actix_web::rt::spawn(server.run());
-    base
+/// The stand-in web site: one fixed page at `/page`. Serves until dropped.
+async fn start_site() -> MockServer {
+    let site = MockServer::start().await;
+    let page = "<html lang=\"en\"><title>Scheduled</title><body><p>Schedules scrape pages on time, every time.</p></body></html>";
+    Mock::given(method("GET"))
+        .and(path("/page"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(page, "text/html"))
+        .mount(&site)
+        .await;
+    site
 }

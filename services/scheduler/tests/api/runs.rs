@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use pkg_tracing::harness::{SpanKind, render_trace};
 use serde_json::json;
+use skein_scheduler::store::Store;
 
 use crate::helpers::{PATIENCE, spawn_alone, spawn_app};
 
@@ -75,14 +76,22 @@ async fn a_due_schedule_runs_on_its_own_as_a_root_span_and_changes_apply_at_once
     assert_eq!(root.attr_str("schedule.cron"), Some("* * * * * *"));
 
     let off = json!({ "name": "every second", "cron": "* * * * * *", "url": app.page(), "enabled": false });
-    app.request("PUT", &format!("/api/v1/schedules/{id}"), Some(off)).await;
-    // A run that started just before the PUT may still be recording itself.
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
-    let stopped_at =
-        app.request("GET", &format!("/api/v1/schedules/{id}"), None).await.body["last_run_at"].clone();
+    let put = app.request("PUT", &format!("/api/v1/schedules/{id}"), Some(off)).await;
+    assert_eq!((put.status, &put.body["next_run_at"]), (200, &serde_json::Value::Null), "{}", put.body);
+    // Once the PUT has committed, the loop no longer sees the schedule as due, so every tick
+    // claimed from now on would have a fire time after this instant. A run already in flight
+    // (claimed before the PUT) may still finish: that is allowed, and no longer guessed at.
+    let disabled_at = jiff::Timestamp::now();
+    // Two would-be ticks of an every-second schedule.
     actix_web::rt::time::sleep(Duration::from_millis(2500)).await;
+    let ticks = Store::open(&app.database_url).await.unwrap().ticks(&id).await.unwrap();
+    assert!(!ticks.is_empty(), "the schedule's earlier run claimed a tick");
+    let after: Vec<_> = ticks
+        .iter()
+        .filter(|(fire_at, _)| fire_at.parse::<jiff::Timestamp>().unwrap() > disabled_at)
+        .collect();
+    assert!(after.is_empty(), "a disabled schedule stops running: ticks after {disabled_at}: {after:?}");
     let later = app.request("GET", &format!("/api/v1/schedules/{id}"), None).await.body;
-    assert_eq!(later["last_run_at"], stopped_at, "a disabled schedule stops running: {later}");
     assert_eq!(later["next_run_at"], serde_json::Value::Null, "and has no next run: {later}");
 }
 

@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::{TempDir, call, settings, spawn_alone, start};
+use crate::helpers::{call, settings, spawn_alone, start, start_stoppable, temp_dir};
 
 #[actix_web::test]
 async fn schedules_can_be_created_read_replaced_and_deleted() {
@@ -83,7 +83,7 @@ async fn invalid_schedules_are_refused_naming_the_problem() {
 
 #[actix_web::test]
 async fn schedules_survive_a_restart_and_seeding_is_idempotent_by_name() {
-    let db = TempDir::new("scheduler");
+    let db = temp_dir("scheduler");
     let file = db.path().join("schedules.json");
     std::fs::write(
         &file,
@@ -94,14 +94,24 @@ async fn schedules_survive_a_restart_and_seeding_is_idempotent_by_name() {
     let mut with_seed = settings(&db, "http://127.0.0.1:9");
     with_seed.schedules_file = Some(file.display().to_string());
 
-    let first = start(with_seed.clone()).await.unwrap();
-    let listed = call(&first, "GET", "/api/v1/schedules", None).await.body;
+    let first = start_stoppable(with_seed.clone()).await.unwrap();
+    let listed = call(&first.address, "GET", "/api/v1/schedules", None).await.body;
     let names: Vec<&str> =
         listed["items"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["demo front page", "demo weekly"]);
     let id = listed["items"][0]["id"].as_str().unwrap().to_owned();
     let edited = json!({ "name": "demo front page", "cron": "0 * * * *", "url": "http://demo-site/" });
-    assert_eq!(call(&first, "PUT", &format!("/api/v1/schedules/{id}"), Some(edited)).await.status, 200);
+    assert_eq!(
+        call(&first.address, "PUT", &format!("/api/v1/schedules/{id}"), Some(edited)).await.status,
+        200
+    );
+    // A real restart: the first instance is gone before the second opens the store.
+    let first_address = first.address.clone();
+    first.stop().await;
+    assert!(
+        awc::Client::default().get(format!("{first_address}/health")).send().await.is_err(),
+        "the first instance no longer answers"
+    );
 
     let second = start(with_seed).await.unwrap();
     let again = call(&second, "GET", "/api/v1/schedules", None).await.body;
@@ -119,7 +129,7 @@ async fn schedules_survive_a_restart_and_seeding_is_idempotent_by_name() {
 #[actix_web::test]
 async fn the_demo_schedules_are_valid_and_point_at_pages_the_demo_site_serves() {
     let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
-    let db = TempDir::new("scheduler");
+    let db = temp_dir("scheduler");
     let mut with_demo = settings(&db, "http://127.0.0.1:9");
     with_demo.schedules_file = Some(config.join("schedules/demo.json").display().to_string());
     let app = start(with_demo).await.expect("the demo schedules load");

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use pkg_service::test_postgres::TestPostgres;
-use pkg_tracing::harness::{TempDir, test_telemetry};
+use pkg_tracing::harness::{TempDir, temp_dir, test_telemetry};
 use serde_json::json;
 use skein_scheduler::store::{Definition, Store};
 
@@ -56,7 +56,7 @@ fn definition(name: &str, next: &str) -> Definition {
 }
 
 async fn each_tick_is_claimed_once_across_processes(engine: Engine) {
-    let dir = TempDir::new("ticks");
+    let dir = temp_dir("ticks");
     let url = engine.database(&dir);
     // Two stores are two connection pools: two processes, as far as the database can tell.
     let stores = [Store::open(&url).await.unwrap(), Store::open(&url).await.unwrap()];
@@ -79,7 +79,7 @@ async fn each_tick_is_claimed_once_across_processes(engine: Engine) {
 }
 
 async fn moving_the_next_run_is_compare_and_set(engine: Engine) {
-    let dir = TempDir::new("advance");
+    let dir = temp_dir("advance");
     let store = Store::open(&engine.database(&dir)).await.unwrap();
     let first = "2026-01-01T00:00:00.000Z";
     let next = Some("2026-01-01T00:00:01.000Z".to_owned());
@@ -95,7 +95,7 @@ async fn moving_the_next_run_is_compare_and_set(engine: Engine) {
 
 async fn a_put_with_a_stale_version_is_refused_with_the_current_one(engine: Engine) {
     let _ = test_telemetry("scheduler");
-    let dir = TempDir::new("scheduler");
+    let dir = temp_dir("scheduler");
     let mut s = settings(&dir, "http://127.0.0.1:9");
     s.database_url = engine.database(&dir);
     let address = start(s).await.unwrap();
@@ -125,7 +125,7 @@ async fn a_put_with_a_stale_version_is_refused_with_the_current_one(engine: Engi
 
 async fn two_schedulers_fire_each_tick_once(engine: Engine) {
     let _ = test_telemetry("scheduler");
-    let dir = TempDir::new("scheduler");
+    let dir = temp_dir("scheduler");
     let controller = spawn_pipeline(&dir).await;
     let url = engine.database(&dir);
     let mut replicas = Vec::new();
