@@ -149,5 +149,8 @@ async fn two_schedulers_fire_each_tick_once(engine: Engine) {
     assert!(ticks.len() >= 2, "a schedule every second fired in 3.5 s: {ticks:?}");
     let jobs = call(&controller, "GET", "/api/v1/jobs?limit=100", None).await.body;
     let jobs = jobs["items"].as_array().unwrap();
-    assert_eq!(jobs.len(), ticks.len(), "one job per tick, none twice: {ticks:?}");
+    // None twice: never more jobs than ticks. A tick claimed just before the PUT may re-read the
+    // schedule, find it disabled and queue nothing: at most that one tick has no job.
+    assert!(jobs.len() <= ticks.len(), "more jobs than ticks: {} for {ticks:?}", jobs.len());
+    assert!(jobs.len() + 1 >= ticks.len(), "ticks without a job: {} for {ticks:?}", jobs.len());
 }
