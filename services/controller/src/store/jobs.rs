@@ -148,6 +148,14 @@ pub struct Fence {
 }
 
 /// The column list, as a macro so queries stay `&'static str` (sqlx refuses built strings).
+/// The fence every write after a claim carries: the row is still this attempt's, owned by this
+/// worker, and running. Binds `$1` id, `$2` attempt, `$3` lease owner (see [`Fence`]).
+macro_rules! fenced {
+    () => {
+        " WHERE id = $1 AND attempts = $2 AND lease_owner = $3 AND status = 'running' RETURNING "
+    };
+}
+
 macro_rules! job_columns {
     () => {
         "id, url, force, status, attempts, max_attempts, error_code, error_message, document_id, \
@@ -355,8 +363,8 @@ impl Store {
         run_span: Option<&str>,
     ) -> Result<Option<Job>, sqlx::Error> {
         let sql = concat!(
-            "UPDATE jobs SET lease_until = $4, run_span = COALESCE($5, run_span) \
-             WHERE id = $1 AND attempts = $2 AND lease_owner = $3 AND status = 'running' RETURNING ",
+            "UPDATE jobs SET lease_until = $4, run_span = COALESCE($5, run_span)",
+            fenced!(),
             job_columns!()
         );
         let until = pkg_service::time::after(lease);
@@ -380,8 +388,8 @@ impl Store {
     pub async fn finish_job(&self, fence: &Fence, document_id: &str) -> Result<Option<Job>, sqlx::Error> {
         let sql = concat!(
             "UPDATE jobs SET status = 'succeeded', document_id = $4, error_code = NULL, error_message = NULL, \
-             lease_until = NULL, updated_at = $5, finished_at = $5 \
-             WHERE id = $1 AND attempts = $2 AND lease_owner = $3 AND status = 'running' RETURNING ",
+             lease_until = NULL, updated_at = $5, finished_at = $5",
+            fenced!(),
             job_columns!()
         );
         let done = traced(self.spans.span("UPDATE", "jobs"), async {
@@ -417,8 +425,8 @@ impl Store {
             "UPDATE jobs SET status = CASE WHEN CAST($6 AS TEXT) IS NULL THEN 'failed' ELSE 'queued' END, \
              error_code = $4, error_message = $5, run_after = COALESCE($6, run_after), updated_at = $7, \
              lease_until = NULL, \
-             finished_at = CASE WHEN CAST($6 AS TEXT) IS NULL THEN $7 ELSE NULL END \
-             WHERE id = $1 AND attempts = $2 AND lease_owner = $3 AND status = 'running' RETURNING ",
+             finished_at = CASE WHEN CAST($6 AS TEXT) IS NULL THEN $7 ELSE NULL END",
+            fenced!(),
             job_columns!()
         );
         let done = traced(self.spans.span("UPDATE", "jobs"), async {
@@ -448,8 +456,8 @@ impl Store {
         let now = pkg_service::time::now();
         let sql = concat!(
             "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_until = NULL, \
-             run_after = $4, updated_at = $4 \
-             WHERE id = $1 AND attempts = $2 AND lease_owner = $3 AND status = 'running' RETURNING ",
+             run_after = $4, updated_at = $4",
+            fenced!(),
             job_columns!()
         );
         let released = on_db!(
