@@ -12,6 +12,7 @@
 //! * `harness` feature — an in-process OTLP collector that computes Tempo's service-graph edges,
 //!   and the `trace-view` terminal viewer built on it.
 
+mod ask_every_time;
 mod blocking;
 mod client;
 mod config;

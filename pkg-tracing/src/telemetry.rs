@@ -19,6 +19,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{Layer, Registry};
 
+use crate::ask_every_time::AskEveryTime;
 use crate::config::{ConfigError, ExporterKind, LogFormat, SamplerConfig, TelemetryConfig};
 use crate::exporter::{ConsoleExporter, ExportStats, OnRuntime};
 use crate::logs::JsonLines;
@@ -82,9 +83,9 @@ pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, InitError> {
     let log_layer = match config.log_format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .event_format(JsonLines { service: config.service_name.clone() })
-            .with_filter(log_filter)
+            .with_filter(AskEveryTime(log_filter))
             .boxed(),
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_filter(log_filter).boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_filter(AskEveryTime(log_filter)).boxed(),
     };
     tracing_subscriber::registry()
         .with(otel_layer)
@@ -117,11 +118,11 @@ where
 {
     tracing_opentelemetry::layer()
         .with_tracer(tracer)
-        .with_filter(filter_fn(|meta| {
+        .with_filter(AskEveryTime(filter_fn(|meta| {
             meta.is_span()
                 && *meta.level() <= tracing::Level::INFO
                 && !TRANSPORT_TARGETS.iter().any(|t| meta.target().starts_with(t))
-        }))
+        })))
         .boxed()
 }
 

@@ -269,20 +269,16 @@ async fn jobs_run_once(engine: Engine, replicas: usize) {
     if replicas > 1 {
         stale_worker_is_fenced(&mut p).await;
     }
-    // KNOWN BUG (issue 11, open): on PostgreSQL the controller's `job.run` spans and the client
-    // spans under them never reach the collector (the processes report no export error), so the
-    // trace checks run on SQLite only until that is found. `cross_replica_trace` is kept for it.
-    if engine == Engine::Sqlite {
-        one_edge_per_service_pair(&spans);
-        // Every job's own trace holds its run.
-        let sample = &jobs[0];
-        let trace = p.collector.trace(sample["trace_id"].as_str().unwrap());
-        assert!(trace.iter().any(|s| s.name == "job.run"), "{}", render_trace(&trace));
+    one_edge_per_service_pair(&spans);
+    // Every job's own trace holds its run.
+    let sample = &jobs[0];
+    let trace = p.collector.trace(sample["trace_id"].as_str().unwrap());
+    assert!(trace.iter().any(|s| s.name == "job.run"), "{}", render_trace(&trace));
+    if replicas > 1 {
+        cross_replica_trace(&spans, &jobs, &submitted_to, &instances);
     }
 }
 
-// Not called until the PostgreSQL span loss above is found (issue 11).
-#[allow(dead_code)]
 /// A job submitted to one controller and run by another is still one trace: the worker's
 /// `job.run` is the child of the submitting request's SERVER span, across processes.
 fn cross_replica_trace(
@@ -489,12 +485,6 @@ async fn ticks_fire_once(engine: Engine, replicas: usize) {
     assert_eq!(calls, job_traces, "each job in the trace of the call that queued it");
     let expected = ran_for.as_secs() as usize;
     assert!(jobs.len() + 3 >= expected, "{} jobs in {ran_for:?}: too few ticks fired", jobs.len());
-    if engine == Engine::Postgres {
-        // KNOWN BUG (issue 11, open): the schedulers' `schedule.run` spans are lost on PostgreSQL
-        // (see the jobs test); the per-tick span checks below run on SQLite until it is found.
-        println!("Postgres: {} ticks in {ran_for:?}, {} jobs, duplicates 0", calls.len(), jobs.len());
-        return;
-    }
     let runs: Vec<RecordedSpan> = p
         .collector
         .spans()
@@ -510,8 +500,11 @@ async fn ticks_fire_once(engine: Engine, replicas: usize) {
     // The runs' traces and the controller's jobs match one to one.
     let run_traces: BTreeSet<&str> = runs.iter().map(|r| r.trace_id.as_str()).collect();
     let job_traces: BTreeSet<&str> = job_traces.iter().map(String::as_str).collect();
-    assert_eq!(jobs.len(), per_tick.len(), "one job per tick: {per_tick:?}");
-    assert_eq!(run_traces, job_traces, "each job in its tick's trace");
+    assert!(run_traces.is_subset(&job_traces), "each tick's run queued its job, in its trace");
+    // The killed scheduler's last batch of spans (100 ms of them) never left it: at most the
+    // tick it was running then lacks its `schedule.run`; with no kill, none does.
+    let unseen = job_traces.len() - run_traces.len();
+    assert!(unseen < replicas, "{unseen} jobs without their tick's schedule.run");
     assert!(per_tick.len() + 3 >= expected, "{} ticks in {ran_for:?}: too few", per_tick.len());
     let instances: BTreeSet<String> =
         runs.iter().filter_map(|r| r.resource.get("service.instance.id").map(ToString::to_string)).collect();

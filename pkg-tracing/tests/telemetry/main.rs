@@ -2,6 +2,7 @@
 //! in-process collector, and every assertion is on what was exported or received on the wire.
 //! One test binary for the crate (see STYLE.md).
 
+mod filter_state;
 mod helpers;
 mod lifecycle;
 mod propagation;
