@@ -1,12 +1,12 @@
 //! Keywords by term frequency, key phrases by RAKE, and tags from the keywords.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
 
 use pkg_api::{KeyPhrase, Keyword};
 
 use super::document::Document;
+use super::vocabulary::Vocabulary;
 
 /// Stop words of the text's language plus English (pages mix in English navigation and
 /// boilerplate), compared in lower case.
@@ -33,27 +33,23 @@ impl StopWords {
         lower.chars().nth(2).is_some() && !lower.chars().all(char::is_numeric) && !self.contains(lower)
     }
 
-    /// [`Self::is_content`] for every word, in order.
-    pub fn content_mask(&self, lower: &[Cow<'_, str>]) -> Vec<bool> {
-        lower.iter().map(|w| self.is_content(w)).collect()
+    /// [`Self::is_content`] for each distinct word of `vocab`, indexed by id.
+    pub fn content_words(&self, vocab: &Vocabulary<'_>) -> Vec<bool> {
+        vocab.per_word(|w| self.is_content(w))
     }
-}
-
-/// How often each distinct (lower-cased) word occurs: the one hash pass over all words that
-/// keywords and the quality score's vocabulary size share.
-pub fn word_counts<'w>(lower: &'w [Cow<'_, str>]) -> foldhash::HashMap<&'w str, usize> {
-    let mut counts: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
-    for word in lower {
-        *counts.entry(word.as_ref()).or_default() += 1;
-    }
-    counts
 }
 
 /// The `limit` most frequent content terms; ties broken alphabetically so output is stable.
-/// Whether a word is content is decided once per distinct word, not per occurrence.
-pub fn keywords(counts: &foldhash::HashMap<&str, usize>, stop: &StopWords, limit: usize) -> Vec<Keyword> {
-    let mut ranked: Vec<(&str, usize)> =
-        counts.iter().filter(|(word, _)| stop.is_content(word)).map(|(w, c)| (*w, *c)).collect();
+/// `content` is [`StopWords::content_words`]: decided once per distinct word.
+pub fn keywords(vocab: &Vocabulary<'_>, content: &[bool], limit: usize) -> Vec<Keyword> {
+    let mut ranked: Vec<(&str, usize)> = vocab
+        .words
+        .iter()
+        .zip(&vocab.counts)
+        .zip(content)
+        .filter(|(_, is_content)| **is_content)
+        .map(|((word, count), _)| (word.as_ref(), *count))
+        .collect();
     let total: usize = ranked.iter().map(|(_, c)| c).sum();
     ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     ranked
@@ -72,43 +68,64 @@ pub fn keywords(counts: &foldhash::HashMap<&str, usize>, stop: &StopWords, limit
 /// of two to four words only: one word is a keyword, five are a sentence.
 pub fn key_phrases(
     doc: &Document<'_>,
-    lower: &[Cow<'_, str>],
+    vocab: &Vocabulary<'_>,
     content: &[bool],
     limit: usize,
 ) -> Vec<KeyPhrase> {
+    let is_content = |i: usize| content[vocab.ids[i] as usize];
     // Phrases as index ranges into the words: no copying while scanning.
     let mut phrases: Vec<Range<usize>> = Vec::new();
     for sentence in &doc.sentences {
         let mut start = sentence.words.start;
         for i in sentence.words.clone() {
-            if doc.words[i].breaks_phrase || !content[i] {
+            if doc.words[i].breaks_phrase || !is_content(i) {
                 phrases.push(start..i);
-                start = if content[i] { i } else { i + 1 };
+                start = if is_content(i) { i } else { i + 1 };
             }
         }
         phrases.push(start..sentence.words.end);
     }
-    phrases.retain(|p| (2..=4).contains(&p.len()));
+    phrases.retain(|p| (2..=MAX_PHRASE).contains(&p.len()));
 
-    let mut frequency: foldhash::HashMap<&str, f64> = foldhash::HashMap::default();
-    let mut degree: foldhash::HashMap<&str, f64> = foldhash::HashMap::default();
+    let mut frequency = vec![0.0; vocab.len()];
+    let mut degree = vec![0.0; vocab.len()];
     for phrase in &phrases {
-        for word in &lower[phrase.clone()] {
-            *frequency.entry(word).or_default() += 1.0;
-            *degree.entry(word).or_default() += phrase.len() as f64;
+        for &id in &vocab.ids[phrase.clone()] {
+            frequency[id as usize] += 1.0;
+            degree[id as usize] += phrase.len() as f64;
         }
     }
-    let mut scored: foldhash::HashMap<Vec<&str>, f64> = foldhash::HashMap::default();
+    // Each distinct phrase once, keyed by its word ids: a fixed-size key, nothing allocated.
+    let mut scored: foldhash::HashMap<PhraseKey, f64> = foldhash::HashMap::default();
     for phrase in &phrases {
-        let words: Vec<&str> = lower[phrase.clone()].iter().map(AsRef::as_ref).collect();
-        let score = words.iter().map(|w| degree[w] / frequency[w]).sum();
-        scored.insert(words, score);
+        let ids = &vocab.ids[phrase.clone()];
+        let mut key = [NO_WORD; MAX_PHRASE];
+        key[..ids.len()].copy_from_slice(ids);
+        let score = ids.iter().map(|&id| degree[id as usize] / frequency[id as usize]).sum();
+        scored.insert(key, score);
     }
-    let mut ranked: Vec<(String, f64)> =
-        scored.into_iter().map(|(words, score)| (words.join(" "), score)).collect();
-    ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    ranked.into_iter().take(limit).map(|(phrase, score)| KeyPhrase { phrase, score: round3(score) }).collect()
+    // Words hold no spaces and sort above one, so comparing word by word orders phrases as
+    // their space-joined text would: the text is built only for the phrases returned.
+    let words_of = |key: PhraseKey| {
+        key.into_iter().take_while(|&id| id != NO_WORD).map(|id| vocab.words[id as usize].as_ref())
+    };
+    let mut ranked: Vec<(PhraseKey, f64)> = scored.into_iter().collect();
+    ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then_with(|| words_of(a.0).cmp(words_of(b.0))));
+    ranked
+        .into_iter()
+        .take(limit)
+        .map(|(key, score)| KeyPhrase {
+            phrase: words_of(key).collect::<Vec<_>>().join(" "),
+            score: round3(score),
+        })
+        .collect()
 }
+
+/// Key phrases have at most this many words.
+const MAX_PHRASE: usize = 4;
+/// Fills the key of a phrase shorter than [`MAX_PHRASE`].
+const NO_WORD: u32 = u32::MAX;
+type PhraseKey = [u32; MAX_PHRASE];
 
 /// Tags: the top keywords, lower-case, letters, digits and hyphens only, de-duplicated.
 pub fn tags(keywords: &[Keyword], limit: usize) -> Vec<String> {
@@ -128,16 +145,15 @@ fn round3(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::document::lowered;
 
     fn run_keywords(doc: &Document<'_>, language: &str, limit: usize) -> Vec<Keyword> {
-        let lower = lowered(doc);
-        keywords(&word_counts(&lower), &StopWords::for_language(language), limit)
+        let vocab = Vocabulary::of(doc);
+        keywords(&vocab, &StopWords::for_language(language).content_words(&vocab), limit)
     }
 
     fn run_phrases(doc: &Document<'_>, limit: usize) -> Vec<KeyPhrase> {
-        let lower = lowered(doc);
-        key_phrases(doc, &lower, &StopWords::for_language("en").content_mask(&lower), limit)
+        let vocab = Vocabulary::of(doc);
+        key_phrases(doc, &vocab, &StopWords::for_language("en").content_words(&vocab), limit)
     }
 
     const TEXT: &str = "Rust services emit traces. Distributed tracing connects services. \

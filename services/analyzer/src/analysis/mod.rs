@@ -6,6 +6,7 @@ mod language;
 mod quality;
 mod readability;
 mod sentiment;
+mod vocabulary;
 
 use pkg_api::{Analysis, Counts};
 
@@ -16,23 +17,24 @@ pub const WORDS_PER_MINUTE: f64 = 230.0;
 
 /// Analyses `text`. Never panics: empty, non-English and very long texts all give a result.
 pub fn analyze(text: &str) -> Analysis {
-    let (doc, lower) = tracing::info_span!("analyze.tokenize", text.bytes = text.len()).in_scope(|| {
+    let (doc, vocab) = tracing::info_span!("analyze.tokenize", text.bytes = text.len()).in_scope(|| {
         let doc = Document::parse(text);
-        let lower = document::lowered(&doc);
-        (doc, lower)
+        let vocab = vocabulary::Vocabulary::of(&doc);
+        (doc, vocab)
     });
     let language = tracing::info_span!("analyze.language").in_scope(|| language::detect(text));
-    let readability = tracing::info_span!("analyze.readability").in_scope(|| readability::score(&doc));
+    let readability =
+        tracing::info_span!("analyze.readability").in_scope(|| readability::score(&doc, &vocab));
     let (keywords, key_phrases, tags, distinct_words) =
         tracing::info_span!("analyze.keywords", language = %language.code).in_scope(|| {
             let stop = keywords::StopWords::for_language(&language.code);
-            let counts = keywords::word_counts(&lower);
-            let keywords = keywords::keywords(&counts, &stop, 10);
-            let phrases = keywords::key_phrases(&doc, &lower, &stop.content_mask(&lower), 5);
+            let content = stop.content_words(&vocab);
+            let keywords = keywords::keywords(&vocab, &content, 10);
+            let phrases = keywords::key_phrases(&doc, &vocab, &content, 5);
             let tags = keywords::tags(&keywords, 5);
-            (keywords, phrases, tags, counts.len())
+            (keywords, phrases, tags, vocab.len())
         });
-    let sentiment = tracing::info_span!("analyze.sentiment").in_scope(|| sentiment::score(&doc, &lower));
+    let sentiment = tracing::info_span!("analyze.sentiment").in_scope(|| sentiment::score(&doc, &vocab));
     let counts = Counts {
         characters: text.chars().count(),
         words: doc.words.len(),

@@ -48,9 +48,8 @@ mod tests {
 
     fn quality(text: &str) -> f64 {
         let doc = Document::parse(text);
-        let lower = crate::analysis::document::lowered(&doc);
-        let distinct = crate::analysis::keywords::word_counts(&lower).len();
-        score(&doc, distinct, &readability::score(&doc))
+        let vocab = crate::analysis::vocabulary::Vocabulary::of(&doc);
+        score(&doc, vocab.len(), &readability::score(&doc, &vocab))
     }
 
     #[test]

@@ -4,14 +4,23 @@
 use pkg_api::Readability;
 
 use super::document::Document;
+use super::vocabulary::Vocabulary;
 
-pub fn score(doc: &Document<'_>) -> Readability {
+pub fn score(doc: &Document<'_>, vocab: &Vocabulary<'_>) -> Readability {
     let words = doc.words.len();
     let sentences = doc.sentences.len();
     if words == 0 || sentences == 0 {
         return Readability { flesch_reading_ease: 0.0, flesch_kincaid_grade: 0.0, level: "none".into() };
     }
-    let syllables: usize = doc.words.iter().map(|w| syllables(w.text)).sum();
+    // Counted once per distinct word. The count ignores ASCII case, so it holds for every
+    // ASCII spelling of the word; others ("École") are counted as written.
+    let per_word = vocab.per_word(syllables);
+    let syllables: usize = doc
+        .words
+        .iter()
+        .zip(&vocab.ids)
+        .map(|(w, &id)| if w.text.is_ascii() { per_word[id as usize] } else { syllables(w.text) })
+        .sum();
     let words_per_sentence = words as f64 / sentences as f64;
     let syllables_per_word = syllables as f64 / words as f64;
     let ease = 206.835 - 1.015 * words_per_sentence - 84.6 * syllables_per_word;
@@ -101,6 +110,10 @@ pub fn syllables(word: &str) -> usize {
 mod tests {
     use super::*;
 
+    fn of(doc: &Document<'_>) -> Readability {
+        score(doc, &Vocabulary::of(doc))
+    }
+
     #[test]
     fn syllables_match_a_dictionary_for_common_words() {
         let cases = [
@@ -128,7 +141,7 @@ mod tests {
             "Institutional considerations notwithstanding, the comprehensive reorganisation \
              necessitated unprecedented administrative collaboration between international organisations.",
         );
-        let (easy, hard) = (score(&easy), score(&hard));
+        let (easy, hard) = (of(&easy), of(&hard));
         assert!(easy.flesch_reading_ease > 90.0, "{easy:?}");
         assert!(hard.flesch_reading_ease < 10.0, "{hard:?}");
         assert!(easy.flesch_kincaid_grade < hard.flesch_kincaid_grade);
@@ -141,7 +154,7 @@ mod tests {
         // 2 sentences, 9 words, 10 syllables ("table" has two).
         let doc = Document::parse("The cat sat on a table. Dogs bark loud.");
         assert_eq!((doc.sentences.len(), doc.words.len()), (2, 9));
-        let r = score(&doc);
+        let r = of(&doc);
         assert_eq!(r.flesch_reading_ease, round2(206.835 - 1.015 * 4.5 - 84.6 * 10.0 / 9.0));
         assert_eq!(r.flesch_kincaid_grade, round2(0.39 * 4.5 + 11.8 * 10.0 / 9.0 - 15.59));
     }

@@ -7,14 +7,14 @@
 //! around "but", amplified by closing exclamation marks; normalised to -1..1. The text's score
 //! is the mean over its sentences.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use pkg_api::Sentiment;
 use unicase::UniCase;
 
-use super::document::Document;
+use super::document::{Document, Word};
+use super::vocabulary::Vocabulary;
 
 const BOOST: f64 = 0.293;
 const CAPS_BOOST: f64 = 0.733;
@@ -87,14 +87,34 @@ fn lexicon() -> &'static foldhash::HashMap<String, f64> {
     })
 }
 
-pub fn score(doc: &Document<'_>, lower: &[Cow<'_, str>]) -> Sentiment {
+/// What sentiment scoring needs to know of a (lower-case) word, looked up once per distinct
+/// word.
+struct Role {
+    /// Its valence in the lexicon, if it has one.
+    valence: Option<f64>,
+    /// An intensifier's boost (negative for a dampener); 0 for other words.
+    boost: f64,
+    negation: bool,
+}
+
+pub fn score(doc: &Document<'_>, vocab: &Vocabulary<'_>) -> Sentiment {
     let lexicon = lexicon();
+    let roles = vocab.per_word(|w| Role {
+        valence: lexicon.get(w).copied(),
+        boost: booster(w),
+        negation: is_negation(w),
+    });
+    let mut scratch = Scratch::default();
     let mut total = 0.0;
-    let mut words: Vec<&str> = Vec::new();
     for sentence in &doc.sentences {
-        words.clear();
-        words.extend(doc.words[sentence.words.clone()].iter().map(|w| w.text));
-        total += sentence_compound(lexicon, &words, &lower[sentence.words.clone()], sentence.exclamations);
+        let range = sentence.words.clone();
+        total += sentence_compound(
+            &roles,
+            &doc.words[range.clone()],
+            &vocab.ids[range],
+            sentence.exclamations,
+            &mut scratch,
+        );
     }
     let mean = if doc.sentences.is_empty() { 0.0 } else { total / doc.sentences.len() as f64 };
     let score = (mean * 1000.0).round() / 1000.0;
@@ -109,6 +129,17 @@ pub fn score(doc: &Document<'_>, lower: &[Cow<'_, str>]) -> Sentiment {
 }
 
 fn is_all_caps(word: &str) -> bool {
+    // Most words start with a lower-case letter: settled without looking further.
+    if word.as_bytes().first().is_some_and(u8::is_ascii_lowercase) {
+        return false;
+    }
+    if word.is_ascii() {
+        // The same test on bytes; a lower-case letter (in most words, the first) settles it.
+        let bytes = word.as_bytes();
+        return bytes.len() > 1
+            && !bytes.iter().any(u8::is_ascii_lowercase)
+            && bytes.iter().any(u8::is_ascii_alphabetic);
+    }
     word.chars().count() > 1 && word.chars().any(char::is_alphabetic) && !word.chars().any(char::is_lowercase)
 }
 
@@ -128,42 +159,60 @@ fn booster(lower: &str) -> f64 {
     }
 }
 
-/// `words` as written (case matters for emphasis), `lower` the same words in lower case.
+/// Buffers reused from one sentence to the next.
+#[derive(Default)]
+struct Scratch {
+    caps: Vec<bool>,
+    valences: Vec<f64>,
+}
+
+/// `words` as written (case matters for emphasis), `ids` their distinct lower-case forms, whose
+/// `roles` say what each means for sentiment.
 fn sentence_compound(
-    lexicon: &foldhash::HashMap<String, f64>,
-    words: &[&str],
-    lower: &[Cow<'_, str>],
+    roles: &[Role],
+    words: &[Word<'_>],
+    ids: &[u32],
     exclamations: usize,
+    scratch: &mut Scratch,
 ) -> f64 {
-    let mixed_caps = words.iter().any(|w| is_all_caps(w)) && words.iter().any(|w| !is_all_caps(w));
-    let mut valences = vec![0.0; words.len()];
-    for (i, word) in words.iter().enumerate() {
-        let Some(&base) = lexicon.get(lower[i].as_ref()) else { continue };
-        if booster(&lower[i]) != 0.0 {
+    let Scratch { caps, valences } = scratch;
+    // ALL CAPS emphasises only among mixed case; most sentences have no such word at all.
+    let mixed_caps = words.iter().any(|w| is_all_caps(w.text)) && words.iter().any(|w| !is_all_caps(w.text));
+    caps.clear();
+    if mixed_caps {
+        caps.extend(words.iter().map(|w| is_all_caps(w.text)));
+    }
+    let emphasised = |i: usize| mixed_caps && caps[i];
+    valences.clear();
+    valences.resize(words.len(), 0.0);
+    for i in 0..words.len() {
+        let role = &roles[ids[i] as usize];
+        let Some(base) = role.valence else { continue };
+        if role.boost != 0.0 {
             continue; // an intensifier is not itself sentiment
         }
         let mut valence = base;
-        if mixed_caps && is_all_caps(word) {
+        if emphasised(i) {
             valence += CAPS_BOOST * valence.signum();
         }
         for distance in 1..=3.min(i) {
-            let before = words[i - distance];
-            let mut boost = booster(&lower[i - distance]);
+            let before = &roles[ids[i - distance] as usize];
+            let mut boost = before.boost;
             if boost != 0.0 {
-                if mixed_caps && is_all_caps(before) {
+                if emphasised(i - distance) {
                     boost += CAPS_BOOST * boost.signum();
                 }
                 let fade = [1.0, 0.95, 0.9][distance - 1];
                 valence += boost * fade * valence.signum();
             }
-            if is_negation(&lower[i - distance]) {
+            if before.negation {
                 valence *= NEGATION;
             }
         }
         valences[i] = valence;
     }
     // "but" shifts the weight to what follows it.
-    if let Some(but) = words.iter().position(|w| w.eq_ignore_ascii_case("but")) {
+    if let Some(but) = words.iter().position(|w| w.text.eq_ignore_ascii_case("but")) {
         for (i, v) in valences.iter_mut().enumerate() {
             *v *= if i < but { 0.5 } else { 1.5 };
         }
@@ -181,7 +230,7 @@ mod tests {
 
     fn of(text: &str) -> Sentiment {
         let doc = Document::parse(text);
-        score(&doc, &crate::analysis::document::lowered(&doc))
+        score(&doc, &Vocabulary::of(&doc))
     }
 
     #[test]
