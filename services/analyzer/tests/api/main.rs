@@ -1,5 +1,6 @@
 //! The analyzer's API tests: the real app on an ephemeral port, spans to an in-process collector.
 
 mod analyze;
+mod events;
 mod helpers;
 mod limits;
