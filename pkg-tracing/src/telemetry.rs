@@ -126,10 +126,12 @@ where
         .boxed()
 }
 
-/// A milestone is an event given a name of its own, `tracing::info!(name: "page.fetched", ...)`,
-/// and no message: it becomes a span event of that name (its fields the event's attributes) as
-/// well as a log line. Unnamed events are called `event file:line` by `tracing`, and records of
-/// the `log` crate `log event`: a space tells them apart from a milestone's dotted name.
+/// A milestone is an event given a name of its own and no message,
+/// `tracing::event!(name: "page.fetched", Level::INFO, page.redirects = 1_i64)` (`info!` cannot
+/// take both a name and dotted fields): it becomes a span event of that name, its fields the
+/// event's attributes, as well as a log line whose message is the name. Unnamed events are
+/// called `event file:line` by `tracing`, and records of the `log` crate `log event`: a space
+/// tells them apart from a milestone's dotted name.
 /// Give integer fields as `i64`: tracing-opentelemetry exports an event's unsigned integers
 /// as strings, and TraceQL compares `event.bytes > 1000` only on numbers.
 pub(crate) fn is_milestone(meta: &tracing::Metadata<'_>) -> bool {
