@@ -291,6 +291,47 @@ promtool = subprocess.run(["promtool", "check", "config", os.path.join(ROOT, "co
                           capture_output=True, text=True)
 check("promtool check config", promtool.returncode == 0, (promtool.stdout + promtool.stderr).strip())
 
+# Alert rules (config/prometheus/rules): mounted where prometheus.yml's rule_files look, valid,
+# each with what the Grafana alert list shows, and each covered by the promtool unit tests.
+prom_config = load_yaml("config/prometheus/prometheus.yml")
+mounts = {}
+for volume in services["prometheus"].get("volumes", []):
+    source, _, target = str(volume).partition(":")
+    if source.startswith("./"):
+        mounts[target.split(":")[0]] = os.path.join(ROOT, source[2:])
+rule_files = []
+for pattern in prom_config.get("rule_files", []):
+    folder, name = os.path.split(pattern)
+    on_host = mounts.get(folder)
+    check(f"prometheus: rule_files {pattern} is a mounted directory", on_host and os.path.isdir(on_host))
+    if on_host:
+        rule_files += sorted(glob.glob(os.path.join(on_host, name)))
+check("prometheus: rule_files load config/prometheus/rules/*.yml",
+      rule_files and sorted(glob.glob(os.path.join(ROOT, "config/prometheus/rules/*.yml"))) == sorted(rule_files))
+if rule_files:
+    checked = subprocess.run(["promtool", "check", "rules", *rule_files], capture_output=True, text=True)
+    check("promtool check rules", checked.returncode == 0, (checked.stdout + checked.stderr).strip())
+tests_text = "".join(open(t, encoding="utf-8").read() for t in glob.glob(os.path.join(ROOT, "config/prometheus/tests/*.yml")))
+for rules_file in rule_files:
+    for group in (yaml.safe_load(open(rules_file, encoding="utf-8")) or {}).get("groups", []):
+        for rule in group.get("rules", []):
+            if "alert" not in rule:
+                continue
+            annotations = rule.get("annotations", {})
+            check(f"alert {rule['alert']}: summary, description and a Grafana link",
+                  annotations.get("summary") and annotations.get("description")
+                  and str(annotations.get("grafana_url", "")).startswith("http"))
+            check(f"alert {rule['alert']}: has promtool unit tests", f"alertname: {rule['alert']}" in tests_text)
+check("grafana: the Prometheus datasource shows its alert rules (manageAlerts)",
+      prom_ds.get("jsonData", {}).get("manageAlerts") is True)
+
+with open(os.path.join(ROOT, "config/grafana/dashboards/skein-find-a-trace.json"), encoding="utf-8") as f:
+    finder = json.load(f)
+check("dashboard: Skein — find a trace, with its own uid", finder.get("uid") == "skein-find-a-trace")
+check("dashboard: find-a-trace panels query Tempo with TraceQL",
+      finder.get("panels") and all(t.get("datasource", p["datasource"])["uid"] == "tempo" and t.get("queryType") == "traceql"
+                                   for p in finder["panels"] for t in p.get("targets", [])))
+
 failed = [r for r in results if not r[1]]
 for name, ok, detail in results:
     if not ok or os.environ.get("VERBOSE"):

@@ -25,6 +25,9 @@ cargo deny check bans licenses sources
 step "Docker stack files (no Docker needed)"
 python3 scripts/check-deploy.py
 
+step "alert rules: promtool unit tests (each alert firing and not firing)"
+promtool test rules config/prometheus/tests/*.yml
+
 step "scaled stack and Kubernetes manifests (no Docker, no cluster: rendered, schema-validated)"
 python3 scripts/check-scale.py
 python3 scripts/check-k8s.py

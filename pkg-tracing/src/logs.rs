@@ -47,6 +47,10 @@ where
         line.insert("service".into(), self.service.clone().into());
         line.insert("target".into(), meta.target().into());
         event.record(&mut JsonFields { line: &mut line, from_log: normalized.is_some() });
+        // A milestone has no message: its name says what happened.
+        if crate::telemetry::is_milestone(meta) {
+            line.entry("message").or_insert_with(|| meta.name().into());
+        }
         if let Some(span) = ctx.lookup_current() {
             line.insert("span".into(), span.name().into());
         }

@@ -107,7 +107,8 @@ pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, InitError> {
 }
 
 /// The OpenTelemetry layer sees our spans at INFO and above whatever `RUST_LOG` says:
-/// `RUST_LOG` quiets the logs, it must never cut spans out of a trace. It sees spans only:
+/// `RUST_LOG` quiets the logs, it must never cut spans out of a trace. Of the events it sees
+/// only milestones (see [`is_milestone`]), which become span events named as they are: other
 /// log events go to the log pipeline (with trace ids, so Loki links them to the trace); copying
 /// each one into its span as a span event would cost CPU and bytes on every request for data
 /// that is already one click away. Failures are recorded on spans explicitly (`record_error`).
@@ -119,11 +120,23 @@ where
     tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_filter(AskEveryTime(filter_fn(|meta| {
-            meta.is_span()
+            (meta.is_span() || is_milestone(meta))
                 && *meta.level() <= tracing::Level::INFO
                 && !TRANSPORT_TARGETS.iter().any(|t| meta.target().starts_with(t))
         })))
         .boxed()
+}
+
+/// A milestone is an event given a name of its own and no message,
+/// `tracing::event!(name: "page.fetched", Level::INFO, page.redirects = 1_i64)` (`info!` cannot
+/// take both a name and dotted fields): it becomes a span event of that name, its fields the
+/// event's attributes, as well as a log line whose message is the name. Unnamed events are
+/// called `event file:line` by `tracing`, and records of the `log` crate `log event`: a space
+/// tells them apart from a milestone's dotted name.
+/// Give integer fields as `i64`: tracing-opentelemetry exports an event's unsigned integers
+/// as strings, and TraceQL compares `event.bytes > 1000` only on numbers.
+pub(crate) fn is_milestone(meta: &tracing::Metadata<'_>) -> bool {
+    meta.is_event() && !meta.name().contains(' ')
 }
 
 fn build_provider(

@@ -43,6 +43,21 @@ async fn one_request_is_one_trace_across_all_four_services_and_data_survives_res
     assert_eq!(scrape.body["trace_id"], scrape_trace.as_str(), "the document names the request's trace");
     let spans = settled_trace(&collector, &scrape_trace, &["controller", "scraper", "analyzer"]).await;
     println!("synchronous scrape, end to end: {sync_ms:.1} ms\n{}", render_trace(&spans));
+    // Each milestone is a span event of the service that reached it (README: "Find a trace").
+    for (service, event) in [
+        ("scraper", "page.fetched"),
+        ("scraper", "text.extracted"),
+        ("analyzer", "analysis.completed"),
+        ("controller", "cache.miss"),
+        ("controller", "document.stored"),
+    ] {
+        let on_service = |s: &&pkg_tracing::harness::RecordedSpan| s.service == service;
+        assert!(
+            spans.iter().filter(on_service).any(|s| s.events.iter().any(|(name, _)| name == event)),
+            "no {event} on a {service} span:\n{}",
+            render_trace(&spans)
+        );
+    }
 
     // 2. A schedule created and run through the API: all four services in one trace.
     let schedule = call(
@@ -60,6 +75,11 @@ async fn one_request_is_one_trace_across_all_four_services_and_data_survives_res
     let run_spans =
         settled_trace(&collector, &run_trace, &["scheduler", "controller", "scraper", "analyzer"]).await;
     assert!(run_spans.iter().any(|s| s.name == "schedule.run" && s.service == "scheduler"));
+    assert!(
+        run_spans.iter().any(|s| s.name == "POST /api/v1/schedules/{id}/run"
+            && s.attr_str("schedule.id") == Some(schedule_id.as_str())),
+        "the run request is found by its schedule.id"
+    );
     assert!(run_spans.iter().any(|s| s.name == "job.run" && s.service == "controller"));
     println!("scheduled run:\n{}", render_trace(&run_spans));
     let deadline = Instant::now() + PATIENCE;

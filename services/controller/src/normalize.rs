@@ -43,6 +43,11 @@ impl NormalizedUrl {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The host, lower-cased: what traces are searched by (`url.domain`), never the whole URL.
+    pub fn domain(&self) -> String {
+        Url::parse(&self.0).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default()
+    }
 }
 
 impl fmt::Display for NormalizedUrl {

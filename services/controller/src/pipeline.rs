@@ -45,9 +45,19 @@ pub async fn run(
     force: bool,
     on_stage: impl Fn(Stage),
 ) -> Result<Outcome, ApiError> {
-    if !force && let Some(document) = store.document_by_url(url.as_str()).await.map_err(store_failure)? {
-        tracing::info!(document.id = %document.id, "returning the stored document");
+    pkg_tracing::mark_current_span("url.domain", url.domain());
+    // The stored document is a cache of the pipeline: `skein.cache` on the span in which the
+    // pipeline runs (the request's, or the job's `job.run`) says whether it answered.
+    if force {
+        pkg_tracing::mark_current_span("skein.cache", "bypass");
+    } else if let Some(document) = store.document_by_url(url.as_str()).await.map_err(store_failure)? {
+        pkg_tracing::mark_current_span("skein.cache", "hit");
+        pkg_tracing::mark_current_span("document.id", document.id.clone());
+        tracing::event!(name: "cache.hit", tracing::Level::INFO, document.id = %document.id);
         return Ok(Outcome { document, created: false });
+    } else {
+        pkg_tracing::mark_current_span("skein.cache", "miss");
+        tracing::event!(name: "cache.miss", tracing::Level::INFO, {});
     }
     on_stage(Stage::Scraping);
     let mut page = downstream.scrape(url.as_str()).await?;
@@ -58,7 +68,7 @@ pub async fn run(
     truncate_at_char_boundary(&mut text, MAX_ANALYZED_BYTES);
     let analysis = downstream.analyze(text).await?;
     on_stage(Stage::Storing);
-    let document = store
+    let (document, inserted) = store
         .upsert_document(NewDocument {
             url: url.as_str(),
             page: &page,
@@ -69,7 +79,13 @@ pub async fn run(
         })
         .await
         .map_err(store_failure)?;
-    tracing::info!(document.id = %document.id, words = analysis.counts.words, "document stored");
+    pkg_tracing::mark_current_span("document.id", document.id.clone());
+    tracing::event!(
+        name: "document.stored", tracing::Level::INFO,
+        document.id = %document.id,
+        document.change = if inserted { "created" } else { "updated" },
+        document.words = analysis.counts.words as i64,
+    );
     Ok(Outcome { document, created: true })
 }
 

@@ -93,7 +93,7 @@ impl Fetcher {
                 current = current.join(location)?;
                 continue;
             }
-            return Ok(Fetched {
+            let fetched = Fetched {
                 final_url: current,
                 status: reply.status,
                 content_type: reply
@@ -103,7 +103,22 @@ impl Fetcher {
                     .map(str::to_owned),
                 body: reply.body,
                 fetch_ms: started.elapsed().as_millis() as u64,
-            });
+            };
+            // A milestone on the request's span: the media type without its parameters, and
+            // no URL (the scraped host is `url.domain` on the span already).
+            tracing::event!(
+                name: "page.fetched", tracing::Level::INFO,
+                http.response.status_code = i64::from(fetched.status.as_u16()),
+                http.response.body.size = fetched.body.len() as i64,
+                page.content_type = fetched.content_type.as_deref().map_or("", media_type),
+                page.redirects = redirects as i64,
+            );
+            return Ok(fetched);
         }
     }
+}
+
+/// `text/html` of `text/html; charset=utf-8`.
+fn media_type(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or_default().trim()
 }

@@ -61,7 +61,9 @@ impl<'a> Document<'a> {
         while let Some(c) = char_at(i) {
             let mut after = i + c.len_utf8();
             if c.is_alphanumeric()
-                || (is_apostrophe(c) && word_start.is_some() && char_at(after).is_some_and(char::is_alphanumeric))
+                || (is_apostrophe(c)
+                    && word_start.is_some()
+                    && char_at(after).is_some_and(char::is_alphanumeric))
             {
                 if word_start.is_none() {
                     word_start = Some(i);

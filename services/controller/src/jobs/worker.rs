@@ -272,10 +272,17 @@ impl Worker {
     ) -> Result<Option<Job>, sqlx::Error> {
         pkg_tracing::record_error(span, error.code(), &error);
         let retry = is_transient(&error) && job.attempts < job.max_attempts;
-        let retry_at =
-            retry.then(|| pkg_service::time::after(backoff(self.settings.retry_base, job.attempts)));
+        let delay = backoff(self.settings.retry_base, job.attempts);
+        let retry_at = retry.then(|| pkg_service::time::after(delay));
         if retry {
             tracing::warn!(job.id = %job.id, attempt = job.attempts, error = %error, "attempt failed; retrying");
+            // The cause is the error's code: its message may quote the page's URL.
+            tracing::event!(
+                name: "job.retry_scheduled", tracing::Level::INFO,
+                job.attempt = job.attempts,
+                job.retry_delay_ms = delay.as_millis() as i64,
+                error.type = error.code(),
+            );
         } else {
             tracing::error!(job.id = %job.id, attempt = job.attempts, error = %error, "job failed");
         }
@@ -302,6 +309,7 @@ fn run_span(job: &Job) -> tracing::Span {
         job.queue_wait_ms = pkg_service::time::millis_since(&job.run_after) as i64,
         job.lease_owner = job.lease_owner.as_deref().unwrap_or_default(),
         url.full = %pkg_tracing::redact_url_str(&job.url),
+        url.domain = %NormalizedUrl::parse(&job.url).map(|u| u.domain()).unwrap_or_default(),
     );
     // A carried context that cannot be continued is logged, never silently a new root.
     pkg_tracing::continue_trace(&span, &carried);

@@ -24,6 +24,7 @@ pub async fn list(
 
 pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "document")?;
+    pkg_tracing::mark_current_span("document.id", id.clone());
     let document = state.store.document(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
     Ok(HttpResponse::Ok().json(document.to_json(&state.grafana_url)))
 }
@@ -31,6 +32,7 @@ pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<Ht
 /// `DELETE /api/v1/documents/{id}`: 204, or 404 if there was none.
 pub async fn delete(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "document")?;
+    pkg_tracing::mark_current_span("document.id", id.clone());
     if state.store.delete_document(&id).await.map_err(store_failure)? {
         Ok(HttpResponse::NoContent().finish())
     } else {

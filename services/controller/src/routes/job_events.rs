@@ -28,6 +28,7 @@ struct Feed {
 
 pub async fn stream(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "job")?;
+    pkg_tracing::mark_current_span("job.id", id.clone());
     // Subscribe before reading the row, so no event falls between the two.
     let events = state.queue.subscribe();
     let job = state.store.job(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;

@@ -24,6 +24,7 @@ pub async fn submit(
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&request)?;
     let url = NormalizedUrl::parse(&order.url)?;
+    pkg_tracing::mark_current_span("url.domain", url.domain());
     let submitted = state
         .queue
         .submit(url.as_str(), order.force, state.job_max_attempts, key.as_deref())
@@ -49,6 +50,7 @@ pub async fn submit(
             ));
         }
     };
+    pkg_tracing::mark_current_span("job.id", job.id.clone());
     Ok(response
         .insert_header((LOCATION, format!("/api/v1/jobs/{}", job.id)))
         .json(job.to_json(&state.grafana_url)))
@@ -74,6 +76,7 @@ fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
 
 pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "job")?;
+    pkg_tracing::mark_current_span("job.id", id.clone());
     let job = state.store.job(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
     Ok(HttpResponse::Ok().json(job.to_json(&state.grafana_url)))
 }
@@ -105,7 +108,9 @@ pub async fn list(
 /// `DELETE /api/v1/jobs/{id}`: cancels a queued job; 409 once it has started.
 pub async fn cancel(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "job")?;
+    pkg_tracing::mark_current_span("job.id", id.clone());
     if let Some(job) = state.store.cancel_job(&id).await.map_err(store_failure)? {
+        tracing::event!(name: "job.cancelled", tracing::Level::INFO, job.id = %job.id, job.attempts = job.attempts);
         state.queue.publish(crate::jobs::JobEvent::status(&job));
         return Ok(HttpResponse::Ok().json(job.to_json(&state.grafana_url)));
     }

@@ -143,7 +143,8 @@ impl Store {
     }
 
     /// Inserts, or replaces the earlier scrape of the same URL (keeping its id), with its tags.
-    pub async fn upsert_document(&self, new: NewDocument<'_>) -> Result<Document, sqlx::Error> {
+    /// The stored document, and true if it is new (false: an earlier one of the URL updated).
+    pub async fn upsert_document(&self, new: NewDocument<'_>) -> Result<(Document, bool), sqlx::Error> {
         let a = new.analysis;
         let id = uuid::Uuid::now_v7().to_string();
         let tags: Vec<String> = a.tags.clone();
@@ -206,7 +207,11 @@ impl Store {
                 }
             )
         };
-        traced(span, write).await
+        // An update keeps the row's id; only an insert stores the id made here.
+        traced(span, write).await.map(|document| {
+            let inserted = document.id == id;
+            (document, inserted)
+        })
     }
 
     /// True if there was such a document.

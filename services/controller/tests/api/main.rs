@@ -3,6 +3,7 @@
 //! to a collector.
 
 mod documents;
+mod events;
 mod helpers;
 mod jobs;
 mod scrape;

@@ -32,6 +32,7 @@ pub async fn create(
     let definition = input.validate(Timestamp::now())?;
     let schedule = state.store.insert(&definition).await.map_err(|e| write_error(e, &definition.name))?;
     state.wake.notify_one();
+    pkg_tracing::mark_current_span("schedule.id", schedule.id.clone());
     tracing::info!(schedule.id = %schedule.id, schedule.name = %schedule.name, "schedule created");
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/api/v1/schedules/{}", schedule.id)))
@@ -40,6 +41,7 @@ pub async fn create(
 
 pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "schedule")?;
+    pkg_tracing::mark_current_span("schedule.id", id.clone());
     let schedule = state.store.get(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
     Ok(HttpResponse::Ok().json(schedule.to_json()))
 }
@@ -53,6 +55,7 @@ pub async fn replace(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "schedule")?;
+    pkg_tracing::mark_current_span("schedule.id", id.clone());
     let input = input.into_inner();
     let expected = input.version;
     let definition = input.validate(Timestamp::now())?;
@@ -81,6 +84,7 @@ pub async fn replace(
 
 pub async fn delete(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "schedule")?;
+    pkg_tracing::mark_current_span("schedule.id", id.clone());
     if !state.store.delete(&id).await.map_err(store_failure)? {
         return Err(not_found(&id));
     }
@@ -96,6 +100,7 @@ pub async fn run(
     controller: web::Data<InternalClient>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "schedule")?;
+    pkg_tracing::mark_current_span("schedule.id", id.clone());
     let schedule = state.store.get(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
     let job =
         trigger(&state.store, &controller, &schedule, None).instrument(run_span(&schedule, false)).await?;

@@ -16,6 +16,9 @@ pub(crate) async fn scrape(
 ) -> Result<HttpResponse, actix_web::Error> {
     let requested = body.into_inner().url;
     let target = TargetUrl::parse(&requested).map_err(guard_error)?;
+    if let Some(domain) = target.url().host_str() {
+        pkg_tracing::mark_current_span("url.domain", domain.to_owned());
+    }
     let fetched = fetcher.fetch(target).await.map_err(fetch_error)?;
     if !fetched.status.is_success() {
         return Err(ApiError::new(
@@ -50,6 +53,11 @@ pub(crate) async fn scrape(
                 )
             })?;
             tracing::debug!(encoding = encoding.name(), links = e.links.len(), "extracted");
+            tracing::event!(
+                name: "text.extracted", tracing::Level::INFO,
+                text.characters = e.text.chars().count() as i64,
+                text.links = e.links.len() as i64,
+            );
             Ok::<_, ApiError>(ScrapedPage {
                 url: requested,
                 final_url: fetched.final_url.to_string(),
