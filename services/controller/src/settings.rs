@@ -25,6 +25,51 @@ pub struct Settings {
     pub job_lease: Duration,
     /// Limit on each call to the scraper or analyzer.
     pub downstream_timeout: Duration,
+    /// Where the web page's traces and service map come from.
+    pub telemetry_backends: TelemetryBackends,
+}
+
+/// The telemetry stores the page reads through the controller (all optional: unset, the
+/// endpoint that needs one answers 503 saying which variable to set).
+#[derive(Debug, Clone, Default)]
+pub struct TelemetryBackends {
+    /// Tempo's HTTP API (`GET /api/traces/{id}`), or trace-view answering the same route.
+    pub tempo_url: Option<String>,
+    /// Prometheus, for the service graph Tempo's metrics-generator writes.
+    pub prometheus_url: Option<String>,
+    /// trace-view's HTTP port, for the service graph without Prometheus (run-local.sh).
+    pub trace_view_url: Option<String>,
+}
+
+impl FromEnv for TelemetryBackends {
+    fn from_env(env: &mut Env) -> Self {
+        let backends = TelemetryBackends {
+            tempo_url: env.optional(
+                "TEMPO_URL",
+                "Tempo's HTTP API (or trace-view --http), for the page's trace waterfall",
+            ),
+            prometheus_url: env.optional(
+                "PROMETHEUS_URL",
+                "Prometheus, for the page's service map (traces_service_graph_* series)",
+            ),
+            trace_view_url: env.optional(
+                "TRACE_VIEW_URL",
+                "trace-view --http, for the page's service map when PROMETHEUS_URL is unset",
+            ),
+        };
+        for (name, url) in [
+            ("TEMPO_URL", &backends.tempo_url),
+            ("PROMETHEUS_URL", &backends.prometheus_url),
+            ("TRACE_VIEW_URL", &backends.trace_view_url),
+        ] {
+            if let Some(url) = url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                env.invalid(format!("{name}={url:?} must be an http(s) URL"));
+            }
+        }
+        backends
+    }
 }
 
 impl FromEnv for Settings {
@@ -72,6 +117,7 @@ impl FromEnv for Settings {
                 30_000,
                 "limit on each scraper/analyzer call, in ms; keep it above the scraper's SCRAPER_DEADLINE_MS (default 20000)",
             )),
+            telemetry_backends: TelemetryBackends::from_env(env),
         };
         if settings.job_workers == 0 {
             env.invalid("JOB_WORKERS must be at least 1");
