@@ -81,7 +81,8 @@ fn main() -> std::process::ExitCode {
     let started =
         if options.count_only { Collector::start_counting_on(addr) } else { Collector::start_on(addr) };
     let collector = match started {
-        Ok(c) => Arc::new(c),
+        // It receives for the rest of the process's life, and the HTTP thread reads it.
+        Ok(c) => &*Box::leak(Box::new(c)),
         Err(e) => {
             eprintln!("trace-view: cannot listen on {addr}: {e}");
             return std::process::ExitCode::FAILURE;
@@ -92,7 +93,7 @@ fn main() -> std::process::ExitCode {
     let recent = options.http.as_ref().map(|_| Arc::new(RecentTraces::new(KEPT_TRACES)));
     if let (Some(http), Some(recent)) = (&options.http, &recent) {
         let served = http.parse().map_err(|e| format!("--http {http:?}: {e}")).and_then(|addr| {
-            serve_http(addr, Arc::clone(&collector), Arc::clone(recent))
+            serve_http(addr, collector, Arc::clone(recent))
                 .map_err(|e| format!("cannot serve HTTP on {http}: {e}"))
         });
         match served {
@@ -126,20 +127,20 @@ fn main() -> std::process::ExitCode {
                 _ = terminate.recv() => break,
                 _ = tick.tick() => {
                     if options.count_only {
-                        print_counts(&collector);
+                        print_counts(collector);
                     } else {
-                        show_finished(&collector, options.idle, &mut edges, recent.as_deref());
+                        show_finished(collector, options.idle, &mut edges, recent.as_deref());
                     }
                 }
             }
         }
     });
     if options.count_only {
-        print_counts(&collector);
+        print_counts(collector);
         return std::process::ExitCode::SUCCESS;
     }
     // Whatever arrived but had not gone quiet yet is still worth seeing.
-    show_finished(&collector, Duration::ZERO, &mut edges, recent.as_deref());
+    show_finished(collector, Duration::ZERO, &mut edges, recent.as_deref());
     std::process::ExitCode::SUCCESS
 }
 

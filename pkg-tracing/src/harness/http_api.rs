@@ -53,14 +53,15 @@ impl RecentTraces {
 }
 
 struct Sources {
-    collector: Arc<Collector>,
+    collector: &'static Collector,
     recent: Arc<RecentTraces>,
 }
 
-/// Serves the two routes on `addr` from a thread of its own; returns the bound address.
+/// Serves the two routes on `addr` from a thread of its own, for the rest of the process's
+/// life (hence the `'static` collector); returns the bound address.
 pub fn serve_http(
     addr: SocketAddr,
-    collector: Arc<Collector>,
+    collector: &'static Collector,
     recent: Arc<RecentTraces>,
 ) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)?;

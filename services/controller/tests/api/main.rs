@@ -5,5 +5,6 @@
 mod documents;
 mod helpers;
 mod jobs;
+mod page;
 mod scrape;
 mod store_conformance;
