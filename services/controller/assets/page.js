@@ -180,8 +180,7 @@ function showDocument(doc) {
   const link = el("a", { href: doc.final_url || doc.url, rel: "noopener noreferrer", text: doc.final_url || doc.url });
   add("Title", doc.title || "(no title)");
   add("URL", link);
-  const lang = doc.language || {};
-  add("Language", lang.name ? `${lang.name} (${lang.code})` : String(lang.code || "unknown"));
+  add("Language", languageName(doc.language));
   add("Reading time", `${Math.max(1, Math.round((doc.reading_time_s || 0) / 60))} min (${doc.word_count ?? "?"} words)`);
   const r = doc.readability || {};
   add("Readability", `${(r.level || "").replace(/_/g, " ")} — Flesch ${fixed(r.flesch_reading_ease)}, grade ${fixed(r.flesch_kincaid_grade)}`);
@@ -192,6 +191,15 @@ function showDocument(doc) {
   const tags = el("span", { id: "document-tags" });
   for (const tag of doc.tags || []) tags.append(el("span", { class: "tag", text: tag }));
   add("Tags", tags);
+}
+
+/** `en` → `English (en)`, by the browser's own language names (no table to ship). */
+function languageName(code) {
+  if (!code || code === "und") return "undetermined";
+  try {
+    const name = new Intl.DisplayNames(["en"], { type: "language" }).of(code);
+    return name && name !== code ? `${name} (${code})` : code;
+  } catch { return code; }
 }
 
 const fixed = (n, digits = 1) => (typeof n === "number" ? n.toFixed(digits) : "?");
@@ -306,17 +314,27 @@ function drawMap(map) {
   root.append(defs);
   const rows = $("edges").tBodies[0];
   rows.replaceChildren();
+  // A node's outgoing edges leave from points spread down its right side, in target order.
+  const outgoing = {};
+  for (const e of map.edges) (outgoing[e.client] = outgoing[e.client] || []).push(e);
+  const offset = new Map();
+  for (const list of Object.values(outgoing)) {
+    list.sort((p, q) => pos[p.server].y - pos[q.server].y);
+    list.forEach((e, i) => offset.set(e, (i - (list.length - 1) / 2) * Math.min(6, (h - 8) / list.length)));
+  }
   for (const e of map.edges) {
     const a = pos[e.client], b = pos[e.server];
     const failed = e.failed > 0;
     const g = svg("g", { class: failed ? "edge failed" : "edge", "data-client": e.client, "data-server": e.server });
-    const x1 = a.x + w, y1 = a.y + h / 2, x2 = b.x, y2 = b.y + h / 2;
+    const x1 = a.x + w, y1 = a.y + h / 2 + offset.get(e), x2 = b.x, y2 = b.y + h / 2;
     const bend = x2 > x1 ? 0 : 60;
     g.append(svg("path", {
       d: `M${x1},${y1} C${x1 + 40 + bend},${y1 - bend} ${x2 - 40 - bend},${y2 - bend} ${x2},${y2}`,
       "marker-end": `url(#${failed ? "arrow-failed" : "arrow"})`,
     }));
-    const label = svg("text", { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 6 - bend / 2 });
+    // Labels sit just before the arrowhead: targets differ, so labels do not pile up.
+    const label = bend ? svg("text", { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 6 - bend / 2, "text-anchor": "middle" })
+      : svg("text", { x: x2 - 10, y: y2 - 7, "text-anchor": "end" });
     label.textContent = failed ? `${e.calls} (${e.failed} failed)` : String(e.calls);
     g.append(label);
     const title = svg("title");
