@@ -375,6 +375,7 @@ def run(page, stack, update_screenshot):
             return edge if edge and edge["failed"] > 0 and is_red(edge["stroke"]) else None
         edge = page.until("a red controller→analyzer edge", red_edge)
         page.shot("faults")
+        page.find("#map").screenshot(str(ARTIFACTS / "map.png"))
         passed("faults", f"job retried and failed; error spans red; controller→analyzer {edge}")
 
         # The README's picture: a good document and its trace, with the red edge on the map.

@@ -82,6 +82,8 @@ async function submit(event) {
   showError("");
   if (!url) { showError("Enter the URL of a page to scrape."); $("url").focus(); return; }
   const order = { url, force: $("force").checked };
+  // What is shown below belongs to the previous submission until this one's answer arrives.
+  $("document-section").hidden = true;
   for (const button of document.querySelectorAll("#scrape-form button")) button.disabled = true;
   try {
     if (asJob) {
@@ -295,7 +297,7 @@ function drawMap(map) {
   }
   const columns = [];
   for (const n of nodes) (columns[depth[n]] = columns[depth[n]] || []).push(n);
-  const colWidth = 170, rowHeight = 70, w = 120, h = 32;
+  const colWidth = 250, rowHeight = 64, w = 130, h = 32;
   const width = Math.max(640, columns.length * colWidth + 20);
   const height = Math.max(120, Math.max(1, ...columns.map((c) => (c ? c.length : 0))) * rowHeight + 30);
   const pos = {};
@@ -307,7 +309,8 @@ function drawMap(map) {
   root.replaceChildren();
   const defs = svg("defs");
   for (const id of ["arrow", "arrow-failed"]) {
-    const marker = svg("marker", { id, viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto" });
+    const marker = svg("marker", { id, viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 10, markerHeight: 10,
+      markerUnits: "userSpaceOnUse", orient: "auto" });
     marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z" }));
     defs.append(marker);
   }
@@ -329,12 +332,12 @@ function drawMap(map) {
     const x1 = a.x + w, y1 = a.y + h / 2 + offset.get(e), x2 = b.x, y2 = b.y + h / 2;
     const bend = x2 > x1 ? 0 : 60;
     g.append(svg("path", {
-      d: `M${x1},${y1} C${x1 + 40 + bend},${y1 - bend} ${x2 - 40 - bend},${y2 - bend} ${x2},${y2}`,
+      d: `M${x1},${y1} C${x1 + 60 + bend},${y1 - bend} ${x2 - 60 - bend},${y2 - bend} ${x2},${y2}`,
       "marker-end": `url(#${failed ? "arrow-failed" : "arrow"})`,
     }));
     // Labels sit just before the arrowhead: targets differ, so labels do not pile up.
     const label = bend ? svg("text", { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 6 - bend / 2, "text-anchor": "middle" })
-      : svg("text", { x: x2 - 10, y: y2 - 7, "text-anchor": "end" });
+      : svg("text", { x: x2 - 12, y: y2 - 8, "text-anchor": "end" });
     label.textContent = failed ? `${e.calls} (${e.failed} failed)` : String(e.calls);
     g.append(label);
     const title = svg("title");
