@@ -193,3 +193,82 @@ fn attributes(map: &BTreeMap<String, AttrValue>) -> Vec<Value> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(id: &str, parent: Option<&str>, status: SpanStatus) -> RecordedSpan {
+        RecordedSpan {
+            service: "analyzer".into(),
+            trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
+            span_id: id.into(),
+            parent_span_id: parent.map(Into::into),
+            name: "POST /v1/analyze".into(),
+            kind: SpanKind::Server,
+            start_unix_nanos: 1_700_000_000_000_000_001,
+            end_unix_nanos: 1_700_000_000_000_000_009,
+            status,
+            attributes: [("http.response.status_code".to_owned(), AttrValue::Int(503))].into(),
+            events: Vec::new(),
+            links: Vec::new(),
+            trace_state: String::new(),
+            resource: [("service.name".to_owned(), AttrValue::Str("analyzer".into()))].into(),
+        }
+    }
+
+    #[test]
+    fn spans_become_otlp_json_with_hex_ids_and_times_as_strings() {
+        let json = otlp_json(&[span(
+            "00000000000000aa",
+            Some("00000000000000bb"),
+            SpanStatus::Error("boom".into()),
+        )]);
+        let resource = &json["resourceSpans"][0];
+        assert_eq!(
+            resource["resource"]["attributes"][0],
+            json!({"key": "service.name", "value": {"stringValue": "analyzer"}})
+        );
+        let out = &resource["scopeSpans"][0]["spans"][0];
+        assert_eq!(out["spanId"], "00000000000000aa");
+        assert_eq!(out["parentSpanId"], "00000000000000bb");
+        assert_eq!(out["kind"], "SPAN_KIND_SERVER");
+        assert_eq!(out["startTimeUnixNano"], "1700000000000000001", "no precision lost to a float");
+        assert_eq!(out["status"], json!({"code": "STATUS_CODE_ERROR", "message": "boom"}));
+        assert_eq!(out["attributes"][0]["value"], json!({"intValue": "503"}));
+        let root = otlp_json(&[span("00000000000000aa", None, SpanStatus::Unset)]);
+        assert!(root["resourceSpans"][0]["scopeSpans"][0]["spans"][0].get("parentSpanId").is_none());
+    }
+
+    #[actix_web::test]
+    async fn unknown_traces_are_404_and_a_bad_window_is_400() {
+        let collector: &'static Collector = Box::leak(Box::new(Collector::start().unwrap()));
+        let recent = Arc::new(RecentTraces::new(2));
+        recent.keep("t1".into(), vec![span("01", None, SpanStatus::Unset)]);
+        let addr = serve_http("127.0.0.1:0".parse().unwrap(), collector, Arc::clone(&recent)).unwrap();
+        let client = awc::Client::new();
+        let get = |path: &str| client.get(format!("http://{addr}{path}")).send();
+        let mut found = get("/api/traces/T1").await.unwrap();
+        assert_eq!(found.status(), 200, "ids are matched in lower case");
+        let body: Value = found.json().await.unwrap();
+        assert_eq!(body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["spanId"], "01");
+        assert_eq!(get("/api/traces/nope").await.unwrap().status(), 404);
+        for bad in ["0", "soon", "1441"] {
+            assert_eq!(
+                get(&format!("/api/service-graph?minutes={bad}")).await.unwrap().status(),
+                400,
+                "{bad}"
+            );
+        }
+        let mut graph = get("/api/service-graph?minutes=1").await.unwrap();
+        let body: Value = graph.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({"edges": [{"client": "user", "server": "analyzer", "calls": 1, "failed": 0}]})
+        );
+        // The oldest trace goes once more than `capacity` are kept.
+        recent.keep("t2".into(), Vec::new());
+        recent.keep("t3".into(), Vec::new());
+        assert_eq!(get("/api/traces/t1").await.unwrap().status(), 404);
+    }
+}
