@@ -130,9 +130,8 @@ function followJob(job) {
       if (event.final) { source.close(); stream = null; }
     });
   }
-  source.onerror = () => {
-    if (stream === source) $("job-status").textContent += " (stream interrupted, reconnecting…)";
-  };
+  // EventSource reconnects by itself; the stream resumes from the job's current stage.
+  source.onerror = () => { if (stream === source) say("The job's event stream was interrupted; reconnecting…"); };
 }
 
 function onJobEvent(job, event) {

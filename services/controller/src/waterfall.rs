@@ -1,10 +1,11 @@
 //! A trace as Tempo's HTTP API returns it (OTLP JSON) turned into the rows of the page's
 //! waterfall: one per span, parents before children, times relative to the trace's start.
 //!
-//! Tempo's `GET /api/traces/{id}` answers `{"batches": [...]}` (OTLP's `resourceSpans` under
-//! another name; older versions `instrumentationLibrarySpans` for `scopeSpans`), with ids in
-//! base64 and 64-bit times as strings (Go's jsonpb). trace-view answers OTLP JSON proper: hex
-//! ids, `resourceSpans`. Both are read here; ids come out as hex either way.
+//! Tempo's `GET /api/traces/{id}` answers `{"resourceSpans": [...]}` since 2.10 (the compose
+//! stack runs 3.x) and `{"batches": [...]}` before (older still: `instrumentationLibrarySpans`
+//! for `scopeSpans`), with ids in base64 and 64-bit times as strings (Go's jsonpb marshals
+//! bytes as base64). trace-view answers OTLP JSON proper: hex ids. All of these are read here;
+//! ids come out as hex either way.
 
 use std::collections::{HashMap, HashSet};
 
@@ -50,6 +51,7 @@ pub fn from_otlp_json(trace: &Value) -> Result<Waterfall, String> {
         .get("batches")
         .or_else(|| trace.get("resourceSpans"))
         .or_else(|| trace.pointer("/trace/resourceSpans"))
+        .or_else(|| trace.pointer("/trace/batches"))
         .and_then(Value::as_array)
         .ok_or("no `batches` or `resourceSpans` array")?;
     let mut raws = Vec::new();
@@ -225,7 +227,7 @@ mod tests {
 
     use super::*;
 
-    /// What Tempo answers: `batches`, base64 ids, times as strings, enum names.
+    /// What Tempo before 2.10 answers: `batches`, base64 ids, times as strings, enum names.
     fn tempo_trace() -> Value {
         json!({"batches": [
             {"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "controller"}}]},

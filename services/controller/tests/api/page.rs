@@ -60,9 +60,10 @@ async fn the_page_and_its_assets_are_compiled_in_and_load_nothing_from_elsewhere
     }
 }
 
-/// What Tempo's `GET /api/traces/{id}` answers: `batches`, base64 ids, times as strings.
+/// What Tempo 3's `GET /api/traces/{id}` answers: `resourceSpans`, base64 ids (jsonpb bytes),
+/// times as strings. (Before 2.10 the array was `batches`: see the waterfall's unit tests.)
 fn tempo_body() -> Value {
-    json!({"batches": [
+    json!({"resourceSpans": [
         {"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "controller"}}]},
          "scopeSpans": [{"spans": [
             {"traceId": "S/kvNXezTaajzpKdDg5HNg==", "spanId": "AAAAAAAAAAE=", "name": "POST /api/v1/scrape",
