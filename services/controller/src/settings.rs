@@ -137,3 +137,30 @@ impl FromEnv for Settings {
         settings
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pkg_service::{Env, load};
+
+    use super::Settings;
+
+    #[test]
+    fn telemetry_backends_are_optional_urls() {
+        let unset: Settings = load(Env::from_vars([("PORT", "0")])).unwrap();
+        assert_eq!(unset.telemetry_backends.tempo_url, None);
+        let set: Settings = load(Env::from_vars([
+            ("TEMPO_URL", "http://tempo:3200"),
+            ("PROMETHEUS_URL", "http://prometheus:9090"),
+            ("TRACE_VIEW_URL", "http://127.0.0.1:3200"),
+        ]))
+        .unwrap();
+        assert_eq!(set.telemetry_backends.tempo_url.as_deref(), Some("http://tempo:3200"));
+        assert_eq!(set.telemetry_backends.prometheus_url.as_deref(), Some("http://prometheus:9090"));
+        assert_eq!(set.telemetry_backends.trace_view_url.as_deref(), Some("http://127.0.0.1:3200"));
+        let error =
+            load::<Settings>(Env::from_vars([("TEMPO_URL", "tempo:3200"), ("PROMETHEUS_URL", "prom")]))
+                .unwrap_err();
+        assert!(error.0.iter().any(|e| e.starts_with("TEMPO_URL=")), "{error}");
+        assert!(error.0.iter().any(|e| e.starts_with("PROMETHEUS_URL=")), "{error}");
+    }
+}
