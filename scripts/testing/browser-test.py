@@ -414,9 +414,10 @@ def main():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in list(ARTIFACTS.glob("*.png")) + list(ARTIFACTS.glob("*.html")):
         old.unlink()
-    for name in ("controller", "scraper", "analyzer", "trace-view"):
-        if not (BIN / name).exists():
-            raise SystemExit(f"browser-test: {BIN / name} is missing; build with cargo build --all-features --bins")
+    # The same build as compose-smoke.sh's (same features), so after it in scripts/test.sh this
+    # costs a second.
+    subprocess.run(["cargo", "build", "--locked", "--quiet", "--workspace", "--all-features", "--bins"],
+                   cwd=ROOT, check=True)
     chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
     if not chromium or not chromedriver:
         raise SystemExit("browser-test: chromium and chromedriver are needed (scripts/install-test-deps.sh)")
