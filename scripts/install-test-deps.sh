@@ -5,8 +5,19 @@
 #   jsonschema, for check-deploy.py's Compose Specification validation;
 #   busybox (Debian), whose wget the compose-mode smoke test runs in place of the images' own.
 #   PostgreSQL's server binaries (Debian package postgresql), which the store conformance tests
-#   and the replica end-to-end tests start themselves (never as a system service).
+#   and the replica end-to-end tests start themselves (never as a system service);
+#   Debian's chromium + chromium-driver and Python selenium (pinned), for the web page's browser
+#   tests (scripts/testing/browser-test.py);
+#   unshare (util-linux) and ip (iproute2), for tests that run in a loopback-only network
+#   namespace (scripts/testing/loopback-only.sh).
 set -euo pipefail
+
+if ! command -v unshare >/dev/null 2>&1 || ! PATH="$PATH:/usr/sbin:/sbin" command -v ip >/dev/null 2>&1; then
+  echo "installing unshare and ip (Debian packages util-linux, iproute2)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends util-linux iproute2 >/dev/null
+fi
 
 if ! command -v promtool >/dev/null 2>&1; then
   echo "installing promtool (Debian package prometheus)"
@@ -61,4 +72,18 @@ if ! command -v busybox >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends busybox >/dev/null
+fi
+
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "installing chromium and chromium-driver (Debian packages)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
+
+# Pinned. Newer releases need a newer certifi than some package indexes carry (4.52 wants
+# certifi >= 2026.10.23); 4.38 drives chromium 156 fine.
+if [ "$(python3 -c 'import importlib.metadata as m; print(m.version("selenium"))' 2>/dev/null)" != "4.38.0" ]; then
+  echo "installing selenium 4.38.0"
+  python3 -m pip install --quiet "selenium==4.38.0"
 fi

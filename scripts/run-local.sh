@@ -4,8 +4,9 @@
 # as a tree below. Ctrl-C stops everything (services drain and flush their spans first).
 # Data lives in data/local/ and is reused by the next start.
 #
-# Ports: controller 8080, scraper 8081, analyzer 8082, scheduler 8083, demo site 8090,
-# OTLP/gRPC (trace viewer) 4317.
+# Ports: controller 8080 (the web page at /), scraper 8081, analyzer 8082, scheduler 8083,
+# demo site 8090, OTLP/gRPC (trace viewer) 4317, the viewer's HTTP API 3200 (Tempo's port and
+# route: the page reads traces and the service map from it through the controller).
 set -euo pipefail
 # Job control: every child gets its own process group, so a Ctrl-C reaches this script only
 # and the shutdown below stops the services before the viewer (no span lost on the way out).
@@ -18,7 +19,7 @@ mkdir -p "$DATA"
 for tool in cargo curl python3; do
   command -v "$tool" >/dev/null || { echo "run-local: $tool is required" >&2; exit 1; }
 done
-for port in 4317 8080 8081 8082 8083 8090; do
+for port in 3200 4317 8080 8081 8082 8083 8090; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "run-local: port $port is in use; stop whatever holds it (another run-local?)" >&2; exit 1
   fi
@@ -45,7 +46,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 # The viewer first: the services' spans need somewhere to go from their first request.
-"$BIN/trace-view" --listen 127.0.0.1:4317 --idle-ms 1500 > >(tee -a "$DATA/trace-view.log") 2>&1 &
+"$BIN/trace-view" --listen 127.0.0.1:4317 --http 127.0.0.1:3200 --idle-ms 1500 > >(tee -a "$DATA/trace-view.log") 2>&1 &
 PIDS+=($!)
 python3 -m http.server 8090 --bind 127.0.0.1 --directory "$ROOT/config/demo-site" > "$DATA/demo-site.log" 2>&1 &
 PIDS+=($!)
@@ -75,7 +76,8 @@ start analyzer 8082
 start scraper 8081 SCRAPER_ALLOW_HOSTS=127.0.0.1
 ready analyzer 8082; ready scraper 8081
 start controller 8080 SCRAPER_URL=http://127.0.0.1:8081 ANALYZER_URL=http://127.0.0.1:8082 \
-  DATABASE_URL="sqlite://$DATA/controller.db" GRAFANA_URL=http://localhost:3000
+  DATABASE_URL="sqlite://$DATA/controller.db" GRAFANA_URL=http://localhost:3000 \
+  TEMPO_URL=http://127.0.0.1:3200 TRACE_VIEW_URL=http://127.0.0.1:3200
 ready controller 8080
 start scheduler 8083 CONTROLLER_URL=http://127.0.0.1:8080 DATABASE_URL="sqlite://$DATA/scheduler.db" \
   SCHEDULES_FILE="$DATA/schedules.json"
@@ -87,6 +89,7 @@ Skein is running (logs in data/local/*.log; traces print below as they finish).
   controller  http://127.0.0.1:8080     scraper    http://127.0.0.1:8081
   analyzer    http://127.0.0.1:8082     scheduler  http://127.0.0.1:8083
   demo site   http://127.0.0.1:8090     OTLP/gRPC  127.0.0.1:4317 (trace-view)
+  web page    http://127.0.0.1:8080/    (traces and service map from trace-view on :3200)
 
 Try:
   curl -s -X POST localhost:8080/api/v1/scrape -H 'content-type: application/json' \\

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "test dependencies (promtool, PyYAML, cargo-deny)"
+step "test dependencies (promtool, PyYAML, cargo-deny, chromium, selenium)"
 bash scripts/install-test-deps.sh
 
 step "formatting"
@@ -40,3 +40,7 @@ cargo test --workspace --all-features --locked
 
 step "smoke.sh in compose mode, without Docker (stand-in docker → curl / BusyBox wget on the local binaries)"
 bash scripts/testing/compose-smoke.sh
+
+step "the web page in headless chromium (WebDriver), against the real binaries and trace-view (loopback-only network: it probes the SSRF guard)"
+cargo build --locked --quiet --workspace --all-features --bins
+scripts/testing/loopback-only.sh python3 scripts/testing/browser-test.py

@@ -5,11 +5,14 @@
 //! * [`service_graph`] — the service-graph edges Tempo's metrics-generator would draw from the
 //!   same spans, computed with its pairing rules.
 //! * [`render_trace`] / [`render_edges`] — the text the `trace-view` binary prints.
+//! * [`serve_http`] — trace-view's HTTP API: a trace by id (Tempo's route and OTLP JSON) and
+//!   the service graph of the last minutes, for the controller's web page without Docker.
 //! * [`ServiceProcess`] — real service binaries in tests, stopped with SIGTERM.
 //! * [`test_telemetry`] — the real telemetry pipeline for in-process tests.
 
 mod collector;
 mod graph;
+mod http_api;
 mod process;
 mod span;
 mod telemetry;
@@ -18,6 +21,7 @@ mod tree;
 
 pub use collector::Collector;
 pub use graph::{Edge, EdgeKind, PEER_ATTRIBUTES, service_graph};
+pub use http_api::{RecentTraces, otlp_json, serve_http};
 pub use process::{ServiceProcess, service_command};
 pub use span::{AttrValue, RecordedSpan, SpanKind, SpanStatus};
 pub use telemetry::test_telemetry;

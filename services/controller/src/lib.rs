@@ -1,6 +1,7 @@
 //! Skein's controller: the public API. It runs the scrape pipeline (scraper, then analyzer,
 //! then the store) synchronously or as queued jobs, and serves documents, jobs and tags.
 
+mod backends;
 mod downstream;
 mod jobs;
 mod normalize;
@@ -12,8 +13,9 @@ mod startup;
 pub mod store;
 
 mod trace_link;
+mod waterfall;
 
-pub use settings::Settings;
+pub use settings::{Settings, TelemetryBackends};
 pub use startup::{Application, SHUTDOWN_BUDGET};
 
 pub const ABOUT: &str =

@@ -25,6 +25,51 @@ pub struct Settings {
     pub job_lease: Duration,
     /// Limit on each call to the scraper or analyzer.
     pub downstream_timeout: Duration,
+    /// Where the web page's traces and service map come from.
+    pub telemetry_backends: TelemetryBackends,
+}
+
+/// The telemetry stores the page reads through the controller (all optional: unset, the
+/// endpoint that needs one answers 503 saying which variable to set).
+#[derive(Debug, Clone, Default)]
+pub struct TelemetryBackends {
+    /// Tempo's HTTP API (`GET /api/traces/{id}`), or trace-view answering the same route.
+    pub tempo_url: Option<String>,
+    /// Prometheus, for the service graph Tempo's metrics-generator writes.
+    pub prometheus_url: Option<String>,
+    /// trace-view's HTTP port, for the service graph without Prometheus (run-local.sh).
+    pub trace_view_url: Option<String>,
+}
+
+impl FromEnv for TelemetryBackends {
+    fn from_env(env: &mut Env) -> Self {
+        let backends = TelemetryBackends {
+            tempo_url: env.optional(
+                "TEMPO_URL",
+                "Tempo's HTTP API (or trace-view --http), for the page's trace waterfall",
+            ),
+            prometheus_url: env.optional(
+                "PROMETHEUS_URL",
+                "Prometheus, for the page's service map (traces_service_graph_* series)",
+            ),
+            trace_view_url: env.optional(
+                "TRACE_VIEW_URL",
+                "trace-view --http, for the page's service map when PROMETHEUS_URL is unset",
+            ),
+        };
+        for (name, url) in [
+            ("TEMPO_URL", &backends.tempo_url),
+            ("PROMETHEUS_URL", &backends.prometheus_url),
+            ("TRACE_VIEW_URL", &backends.trace_view_url),
+        ] {
+            if let Some(url) = url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                env.invalid(format!("{name}={url:?} must be an http(s) URL"));
+            }
+        }
+        backends
+    }
 }
 
 impl FromEnv for Settings {
@@ -72,6 +117,7 @@ impl FromEnv for Settings {
                 30_000,
                 "limit on each scraper/analyzer call, in ms; keep it above the scraper's SCRAPER_DEADLINE_MS (default 20000)",
             )),
+            telemetry_backends: TelemetryBackends::from_env(env),
         };
         if settings.job_workers == 0 {
             env.invalid("JOB_WORKERS must be at least 1");
@@ -89,5 +135,32 @@ impl FromEnv for Settings {
             }
         }
         settings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pkg_service::{Env, load};
+
+    use super::Settings;
+
+    #[test]
+    fn telemetry_backends_are_optional_urls() {
+        let unset: Settings = load(Env::from_vars([("PORT", "0")])).unwrap();
+        assert_eq!(unset.telemetry_backends.tempo_url, None);
+        let set: Settings = load(Env::from_vars([
+            ("TEMPO_URL", "http://tempo:3200"),
+            ("PROMETHEUS_URL", "http://prometheus:9090"),
+            ("TRACE_VIEW_URL", "http://127.0.0.1:3200"),
+        ]))
+        .unwrap();
+        assert_eq!(set.telemetry_backends.tempo_url.as_deref(), Some("http://tempo:3200"));
+        assert_eq!(set.telemetry_backends.prometheus_url.as_deref(), Some("http://prometheus:9090"));
+        assert_eq!(set.telemetry_backends.trace_view_url.as_deref(), Some("http://127.0.0.1:3200"));
+        let error =
+            load::<Settings>(Env::from_vars([("TEMPO_URL", "tempo:3200"), ("PROMETHEUS_URL", "prom")]))
+                .unwrap_err();
+        assert!(error.0.iter().any(|e| e.starts_with("TEMPO_URL=")), "{error}");
+        assert!(error.0.iter().any(|e| e.starts_with("PROMETHEUS_URL=")), "{error}");
     }
 }

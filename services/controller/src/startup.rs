@@ -6,6 +6,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use pkg_tracing::RequestTracing;
 
+use crate::backends::Backends;
 use crate::downstream::Downstream;
 use crate::jobs::{JobQueue, WorkerPool, WorkerSettings};
 use crate::routes::{self, AppState};
@@ -70,6 +71,7 @@ impl Application {
                 .configure(pkg_api::extractor_configs(JSON_LIMIT))
                 .app_data(state.clone())
                 .app_data(web::Data::new(Downstream::new(&worker_settings)))
+                .app_data(web::Data::new(Backends::new(&worker_settings.telemetry_backends)))
                 .configure(routes::configure)
                 .default_service(pkg_api::default_service())
         })

@@ -4,8 +4,11 @@ mod documents;
 mod health;
 mod job_events;
 mod jobs;
+mod page;
 mod scrape;
+mod service_map;
 mod tags;
+mod traces;
 
 use actix_web::web;
 use serde::Deserialize;
@@ -33,7 +36,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/documents", web::get().to(documents::list))
         .route("/api/v1/documents/{id}", web::get().to(documents::get))
         .route("/api/v1/documents/{id}", web::delete().to(documents::delete))
-        .route("/api/v1/tags", web::get().to(tags::list));
+        .route("/api/v1/tags", web::get().to(tags::list))
+        .route("/api/v1/traces/{trace_id}", web::get().to(traces::get))
+        .route("/api/v1/service-map", web::get().to(service_map::get))
+        .route("/", web::get().to(page::index))
+        .route("/assets/page.css", web::get().to(page::style))
+        .route("/assets/page.js", web::get().to(page::script));
 }
 
 /// `?limit=&cursor=` (and a filter) on listings. Unknown parameters are refused: a typo such

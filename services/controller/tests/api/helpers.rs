@@ -74,6 +74,7 @@ pub fn settings(db: &TempDir, scraper_port: u16, analyzer_port: u16) -> Settings
         job_retry_base: Duration::from_millis(50),
         job_lease: Duration::from_secs(30),
         downstream_timeout: Duration::from_secs(10),
+        telemetry_backends: Default::default(),
     }
 }
 

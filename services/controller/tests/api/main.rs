@@ -6,5 +6,6 @@ mod documents;
 mod events;
 mod helpers;
 mod jobs;
+mod page;
 mod scrape;
 mod store_conformance;

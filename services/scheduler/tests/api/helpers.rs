@@ -66,6 +66,7 @@ pub async fn spawn_pipeline(db: &TempDir) -> String {
         job_retry_base: Duration::from_millis(50),
         job_lease: Duration::from_secs(30),
         downstream_timeout: Duration::from_secs(10),
+        telemetry_backends: Default::default(),
     })
     .await
     .unwrap();

@@ -1,0 +1,56 @@
+//! `GET /api/v1/traces/{trace_id}`: one trace from Tempo (or trace-view) as waterfall rows for
+//! the web page, with the Grafana link to the same trace.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use pkg_api::ApiError;
+use serde_json::json;
+
+use super::AppState;
+use crate::backends::{Backends, not_configured};
+use crate::waterfall;
+
+pub async fn get(
+    trace_id: web::Path<String>,
+    state: web::Data<AppState>,
+    backends: web::Data<Backends>,
+) -> Result<HttpResponse, ApiError> {
+    let trace_id = parse_trace_id(&trace_id)?;
+    let tempo = backends.tempo.as_ref().ok_or_else(|| not_configured("Reading traces", "TEMPO_URL"))?;
+    let reply = tempo.get("/api/traces/{trace_id}", &format!("/api/traces/{trace_id}")).await?;
+    if reply.status == StatusCode::NOT_FOUND {
+        return Err(ApiError::not_found(
+            "trace_not_found",
+            format!(
+                "Trace {trace_id} is not in the trace store (yet): spans arrive a few seconds after a request ends."
+            ),
+        ));
+    }
+    if !reply.status.is_success() {
+        return Err(tempo.unexpected(&reply));
+    }
+    let body: serde_json::Value = reply.json().map_err(|e| tempo.unreadable(e))?;
+    let waterfall = waterfall::from_otlp_json(&body).map_err(|e| tempo.unreadable(e))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "trace_id": trace_id,
+        "trace_url": crate::trace_link::trace_url(&state.grafana_url, &trace_id),
+        "duration_ms": waterfall.duration_ms,
+        "services": waterfall.services,
+        "spans": waterfall.spans,
+    })))
+}
+
+/// A W3C trace id: 32 hex digits, not all zero; returned in lower case.
+fn parse_trace_id(raw: &str) -> Result<String, ApiError> {
+    let valid =
+        raw.len() == 32 && raw.bytes().all(|b| b.is_ascii_hexdigit()) && raw.bytes().any(|b| b != b'0');
+    if valid {
+        Ok(raw.to_ascii_lowercase())
+    } else {
+        let shown: String = raw.chars().take(64).collect();
+        Err(ApiError::bad_request(
+            "invalid_trace_id",
+            format!("{shown:?} is not a trace id: expected 32 hexadecimal digits, not all zero."),
+        ))
+    }
+}
