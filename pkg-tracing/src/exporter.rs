@@ -14,6 +14,13 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 /// While exports keep failing, repeat the warning at most this often.
 const REPEAT_WARNING_EVERY: Duration = Duration::from_secs(60);
+/// After a failed export, batches are dropped unsent for this long before the next one is
+/// tried, doubling while the collector stays unreachable, up to [`MAX_COOLDOWN`]: an outage
+/// costs no encoding, no connection attempt and no retry per batch.
+const FIRST_COOLDOWN: Duration = Duration::from_secs(1);
+/// The longest pause between tries: spans are exported again at most this long after the
+/// collector is back.
+const MAX_COOLDOWN: Duration = Duration::from_secs(10);
 
 /// Counts of what the exporter has done since start; read by benchmarks and tests.
 #[derive(Debug, Default)]
@@ -80,18 +87,44 @@ impl ExportStats {
     }
 }
 
+/// Whether the collector is worth trying: closed while exports succeed; open for a cooldown
+/// after a failure, then the next batch is the probe.
+#[derive(Debug, Default)]
+struct Breaker {
+    open_until: Option<Instant>,
+    cooldown: Duration,
+}
+
+impl Breaker {
+    fn is_open(&self, now: Instant) -> bool {
+        self.open_until.is_some_and(|until| now < until)
+    }
+
+    fn record(&mut self, succeeded: bool, now: Instant) {
+        if succeeded {
+            *self = Breaker::default();
+        } else {
+            self.cooldown =
+                if self.cooldown.is_zero() { FIRST_COOLDOWN } else { (self.cooldown * 2).min(MAX_COOLDOWN) };
+            self.open_until = Some(now + self.cooldown);
+        }
+    }
+}
+
 /// Runs every export of `inner` on the telemetry runtime, whichever thread the batch processor
 /// calls from. The gRPC client needs a Tokio reactor, and actix's single-threaded runtime must
-/// never be the one a flush waits on (it would deadlock or time out).
+/// never be the one a flush waits on (it would deadlock or time out). While the collector is
+/// unreachable, batches are dropped unsent between probes (see [`FIRST_COOLDOWN`]).
 pub(crate) struct OnRuntime<E> {
     inner: Arc<E>,
     runtime: tokio::runtime::Handle,
     stats: Arc<ExportStats>,
+    breaker: Arc<Mutex<Breaker>>,
 }
 
 impl<E> OnRuntime<E> {
     pub(crate) fn new(inner: E, runtime: tokio::runtime::Handle, stats: Arc<ExportStats>) -> Self {
-        Self { inner: Arc::new(inner), runtime, stats }
+        Self { inner: Arc::new(inner), runtime, stats, breaker: Arc::default() }
     }
 }
 
@@ -104,13 +137,25 @@ impl<E> fmt::Debug for OnRuntime<E> {
 impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
     fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
         let spans = batch.len() as u64;
-        let inner = Arc::clone(&self.inner);
-        let task = self.runtime.spawn(async move { inner.export(batch).await });
-        let stats = Arc::clone(&self.stats);
+        let open = self.breaker.lock().unwrap_or_else(|p| p.into_inner()).is_open(Instant::now());
+        let task = (!open).then(|| {
+            let inner = Arc::clone(&self.inner);
+            self.runtime.spawn(async move { inner.export(batch).await })
+        });
+        let (stats, breaker) = (Arc::clone(&self.stats), Arc::clone(&self.breaker));
         async move {
-            let result = task
-                .await
-                .unwrap_or_else(|e| Err(OTelSdkError::InternalFailure(format!("export task failed: {e}"))));
+            let result = match task {
+                None => Err(OTelSdkError::InternalFailure(
+                    "the collector was unreachable at the last try; batch dropped unsent".into(),
+                )),
+                Some(task) => {
+                    let result = task.await.unwrap_or_else(|e| {
+                        Err(OTelSdkError::InternalFailure(format!("export task failed: {e}")))
+                    });
+                    breaker.lock().unwrap_or_else(|p| p.into_inner()).record(result.is_ok(), Instant::now());
+                    result
+                }
+            };
             stats.record(spans, &result);
             result
         }
@@ -172,5 +217,36 @@ impl SpanExporter for ConsoleExporter {
             );
         }
         std::future::ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_breaker_opens_on_failure_doubles_its_cooldown_and_closes_on_success() {
+        let t0 = Instant::now();
+        let mut breaker = Breaker::default();
+        assert!(!breaker.is_open(t0), "closed until something fails");
+
+        breaker.record(false, t0);
+        assert!(breaker.is_open(t0 + FIRST_COOLDOWN - Duration::from_millis(1)));
+        assert!(!breaker.is_open(t0 + FIRST_COOLDOWN), "the next batch after the cooldown is the probe");
+
+        let probe = t0 + FIRST_COOLDOWN;
+        breaker.record(false, probe);
+        assert!(breaker.is_open(probe + FIRST_COOLDOWN), "a failed probe doubles the cooldown");
+        assert!(!breaker.is_open(probe + FIRST_COOLDOWN * 2));
+
+        for _ in 0..10 {
+            breaker.record(false, probe);
+        }
+        assert_eq!(breaker.cooldown, MAX_COOLDOWN, "capped");
+
+        breaker.record(true, probe);
+        assert!(!breaker.is_open(probe), "a success closes it");
+        breaker.record(false, probe);
+        assert_eq!(breaker.cooldown, FIRST_COOLDOWN, "and starts the next outage from the first cooldown");
     }
 }

@@ -7,7 +7,7 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::trace::noop::NoopTracer;
-use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_otlp::{WithExportConfig as _, WithTonicConfig as _};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
@@ -161,6 +161,10 @@ fn build_provider(
                 opentelemetry_otlp::SpanExporter::builder()
                     .with_tonic()
                     .with_endpoint(config.otlp_endpoint.clone())
+                    // One try per batch. The SDK's retries re-encode the whole batch on every
+                    // attempt; against a collector that is down that is CPU spent on nothing,
+                    // and `OnRuntime`'s breaker already stops trying until a cooldown is over.
+                    .with_retry_policy(opentelemetry_otlp::RetryPolicy::disabled())
                     .build()
                     .map_err(|e| InitError::Exporter {
                         endpoint: config.otlp_endpoint.clone(),

@@ -1,6 +1,8 @@
 //! Start-up, shutdown and failure: the guard flushes, a dead collector harms nothing, logs and
 //! spans agree, and bad settings stop the process with a clear message.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pkg_tracing::harness::{Collector, SpanKind};
@@ -84,6 +86,39 @@ async fn an_outage_of_the_collector_slows_nothing_and_logs_one_warning_and_one_r
 
     let status = hop.terminate();
     assert!(status.success(), "{status:?}");
+}
+
+#[actix_web::test]
+async fn while_the_collector_is_unreachable_the_exporter_tries_once_per_cooldown_not_per_batch() {
+    // A port that accepts and at once hangs up: each export attempt is one connection here.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&attempts);
+    std::thread::spawn(move || {
+        for connection in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            drop(connection);
+        }
+    });
+    let mut hop = Hop::spawn("hop-a", &format!("http://{addr}"), &[("OTEL_BSP_SCHEDULE_DELAY", "50")]);
+
+    // Spans for three seconds, a batch due every 50 ms: some 60 export attempts if each batch
+    // were tried (and four times that with the SDK's retries, each re-encoding the batch).
+    let started = Instant::now();
+    let mut requests = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        let (status, _, _) = get(&hop.url("/hop"), &[]).await;
+        assert_eq!(status, 200);
+        requests += 1;
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    let tried = attempts.load(Ordering::SeqCst);
+    // The first batch, then one probe after 1 s and one 2 s after that: three tries, with slack
+    // for a connection the gRPC channel makes on its own.
+    assert!((1..=6).contains(&tried), "{tried} export attempts in 3 s for {requests} requests' spans");
+    println!("collector unreachable for 3 s: {tried} export attempts for {requests} requests");
+    assert!(hop.terminate().success());
 }
 
 #[actix_web::test]
