@@ -266,6 +266,11 @@ def main():
         out = subprocess.run(["cargo", "bench", "--locked", "--quiet", "-p", "skein-analyzer", "--bench", "analyze"],
                              cwd=ROOT, check=True, capture_output=True, text=True).stdout
         extra["analyzer_inprocess_mb_s"] = float(re.search(r"([0-9.]+) MB/s", out).group(1))
+        # CPU per span on the request's thread, by mode (no subscriber / SDK off / exporting).
+        out = subprocess.run(["cargo", "bench", "--locked", "--quiet", "-p", "pkg-tracing", "--features", "harness",
+                              "--bench", "spans"], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+        per_span = {m: float(n) for m, n in re.findall(r"^\s+(\S+)\s+([0-9.]+) ns per span", out, flags=re.M)}
+        extra["span_ns"] = per_span["on"] - per_span["none"]
     finally:
         site.terminate()
 
@@ -298,6 +303,7 @@ def report(results, extra):
          f"{max(0, round(dropped))} ({sum(r['received'] for r in on):.0f} received; requests × {on[0]['spans_per_request']:.1f} spans expected)",
          "0", verdict(dropped < 1)),
         ("Analyzer, 1 MB English prose, in-process (`cargo bench -p skein-analyzer --bench analyze`)", f"{extra['analyzer_inprocess_mb_s']:.1f} MB/s (one core)", "≥ 100 MB/s", verdict(extra["analyzer_inprocess_mb_s"] >= 100)),
+        ("Tracing CPU per span on the request's thread (`cargo bench -p pkg-tracing --features harness --bench spans`)", f"{extra['span_ns'] / 1000:.2f} µs", "≤ 2 µs", verdict(extra["span_ns"] <= 2000)),
         ("Analyzer, 1 MB English prose, over HTTP (JSON in and out, Python client)", f"{extra['analyzer_mb_s']:.1f} MB/s (one request = one core)", "(context)", ""),
         ("Request errors during the load runs", f"{errors}", "0", verdict(errors == 0)),
         ("Collector down: p50 latency vs collector up", f"{extra['down']['p50'] / mean(on, 'p50'):.3f}× ({extra['down']['p50']:.2f} vs {mean(on, 'p50'):.2f} ms)", "≤ 1.05×", verdict(extra['down']['p50'] <= 1.05 * mean(on, 'p50'))),
