@@ -6,10 +6,12 @@
 //!   same spans, computed with its pairing rules.
 //! * [`render_trace`] / [`render_edges`] — the text the `trace-view` binary prints.
 //! * [`ServiceProcess`] — real service binaries in tests, stopped with SIGTERM.
+//! * [`openmetrics`] — a strict parser of `/metrics` scrapes (OpenMetrics text format).
 //! * [`test_telemetry`] — the real telemetry pipeline for in-process tests.
 
 mod collector;
 mod graph;
+pub mod openmetrics;
 mod process;
 mod span;
 mod telemetry;
