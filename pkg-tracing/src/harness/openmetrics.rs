@@ -142,7 +142,7 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
                 return Err(at(format!("exemplar labels of {size} characters (at most 128)")));
             }
         }
-        if family.kind == "counter" && !(sample.value >= 0.0) {
+        if family.kind == "counter" && (sample.value.is_nan() || sample.value < 0.0) {
             return Err(at("a negative counter".into()));
         }
         family.samples.push(sample);

@@ -3,6 +3,7 @@
 
 mod downstream;
 mod jobs;
+mod metrics;
 mod normalize;
 mod pipeline;
 mod routes;
