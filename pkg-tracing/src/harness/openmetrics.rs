@@ -368,6 +368,35 @@ fn parse_float(text: &str) -> Result<f64, String> {
     }
 }
 
+/// GETs `{base}/metrics` and parses it; panics naming what is wrong: not 200, not the
+/// OpenMetrics media type, traced (a `traceresponse` header), or not valid OpenMetrics.
+pub async fn scrape(base: &str) -> Exposition {
+    let mut response = awc::Client::new()
+        .get(format!("{base}/metrics"))
+        .insert_header(("accept", "application/openmetrics-text; version=1.0.0"))
+        .send()
+        .await
+        .expect("/metrics answers");
+    let body = response.body().limit(16 << 20).await.expect("a /metrics body");
+    let text = String::from_utf8(body.to_vec()).expect("/metrics is UTF-8");
+    assert_eq!(response.status().as_u16(), 200, "{text}");
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(content_type.starts_with("application/openmetrics-text; version=1.0.0"), "{content_type}");
+    assert!(response.headers().get(crate::TRACERESPONSE_HEADER).is_none(), "the scrape was traced");
+    parse(&text).unwrap_or_else(|e| panic!("/metrics is not valid OpenMetrics: {e}\n{text}"))
+}
+
+/// The trace id of a response's `traceresponse` header.
+pub fn traceresponse_trace_id(headers: &actix_http::header::HeaderMap) -> String {
+    headers
+        .get(crate::TRACERESPONSE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split('-').nth(1))
+        .expect("a traceresponse header")
+        .to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -221,3 +221,41 @@ async fn run_tick(
     };
     run.instrument(span).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_minute() -> Schedule {
+        Schedule {
+            id: "s".into(),
+            name: "n".into(),
+            cron: "* * * * *".into(),
+            timezone: "UTC".into(),
+            url: "http://example.com/".into(),
+            enabled: true,
+            last_run_at: None,
+            last_status: None,
+            last_error: None,
+            last_job_id: None,
+            next_run_at: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn missed_ticks_are_the_fire_times_already_past() {
+        let schedule = every_minute();
+        let ago = |minutes: i64| {
+            let at = Timestamp::now() - jiff::SignedDuration::from_secs(minutes * 60 + 1);
+            pkg_service::time::format_ts(at)
+        };
+        // Fired 10 minutes (and a second) ago: the nine or ten minute marks since are missed.
+        let missed = missed_ticks(&schedule, &ago(10));
+        assert!((9..=10).contains(&missed), "{missed}");
+        assert_eq!(missed_ticks(&schedule, &pkg_service::time::now()), 0, "a tick on time misses nothing");
+        assert_eq!(missed_ticks(&schedule, "not a time"), 0);
+    }
+}
