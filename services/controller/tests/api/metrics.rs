@@ -30,7 +30,11 @@ async fn downstream_calls_and_scrape_outcomes_are_recorded_with_the_requests_tra
         .filter(|(s, _)| s.labels["peer"] == "analyzer")
         .map(|(_, e)| e.labels["trace_id"].clone())
         .collect();
-    assert_eq!(analyzer_exemplars, [trace_id.clone()], "the analyzer was called once, in the scrape's trace");
+    assert_eq!(
+        analyzer_exemplars,
+        std::slice::from_ref(&trace_id),
+        "the analyzer was called once, in the scrape's trace"
+    );
     assert_eq!(metrics.value("skein_scrape_outcomes_total", &[("code", "ok")]), Some(1.0));
     assert_eq!(metrics.value("skein_scrape_outcomes_total", &[("code", "not_html")]), Some(1.0));
 }
@@ -58,7 +62,7 @@ async fn a_job_shows_in_the_queue_series_with_its_trace() {
             metrics.exemplars(histogram).into_iter().map(|(_, e)| e.labels["trace_id"].clone()).collect();
         assert_eq!(
             exemplars,
-            [trace_id.clone()],
+            std::slice::from_ref(&trace_id),
             "{histogram}: the job runs in the submitting request's trace"
         );
     }
