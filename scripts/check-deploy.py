@@ -192,6 +192,22 @@ prom_cmd = " ".join(services["prometheus"].get("command", []))
 check("prometheus: remote-write receiver on", "--web.enable-remote-write-receiver" in prom_cmd)
 check("prometheus: exemplars and native histograms on", "exemplar-storage" in prom_cmd and "native-histograms" in prom_cmd)
 
+# Prometheus scrapes each Skein service's /metrics on the port the service listens on, as a job
+# named after it (the alert rules and dashboard select on job).
+prometheus = load_yaml("config/prometheus/prometheus.yml")
+jobs = {c.get("job_name"): c for c in prometheus.get("scrape_configs", [])}
+for name in ("controller", "scraper", "analyzer", "scheduler"):
+    job = jobs.get(name, {})
+    port = services[name].get("environment", {}).get("PORT")
+    targets = [t for sc in job.get("static_configs", []) for t in sc.get("targets", [])]
+    check(f"prometheus: scrapes {name}:{port}/metrics as job {name}",
+          job and targets == [f"{name}:{port}"] and job.get("metrics_path", "/metrics") == "/metrics"
+          and job.get("scheme", "http") == "http", f"targets {targets}")
+for name, job in jobs.items():
+    for target in [t for sc in job.get("static_configs", []) for t in sc.get("targets", [])]:
+        host = target.rsplit(":", 1)[0]
+        check(f"prometheus: job {name} target {target} is a compose service", host in services or host == "localhost")
+
 with open(os.path.join(ROOT, "Dockerfile"), encoding="utf-8") as f:
     dockerfile = f.read()
 for arg, image in re.findall(r"^ARG (\w+_IMAGE)=(\S+)", dockerfile, re.M):
@@ -253,6 +269,9 @@ panels = dashboard.get("panels", [])
 check("dashboard: a node-graph panel of the service graph", any(p["type"] == "nodeGraph" for p in panels))
 check("dashboard: every panel uses a provisioned datasource", all(p["datasource"]["uid"] in uids for p in panels))
 check("dashboard: latency panel shows exemplars", any(t.get("exemplar") for p in panels for t in p.get("targets", [])))
+for metric in ("http_server_request_duration_seconds_bucket", "http_client_request_duration_seconds_bucket"):
+    check(f"dashboard: a panel on the services' {metric} shows exemplars",
+          any(t.get("exemplar") and metric in t.get("expr", "") for p in panels for t in p.get("targets", [])))
 
 alloy = open(os.path.join(ROOT, "config/alloy/config.alloy"), encoding="utf-8").read()
 check("alloy: ships to the compose Loki", "http://loki:3100/loki/api/v1/push" in alloy)
