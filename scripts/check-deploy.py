@@ -256,6 +256,11 @@ check("grafana: traces to logs → Loki", tempo_ds.get("jsonData", {}).get("trac
 check("grafana: traces to metrics → Prometheus", tempo_ds.get("jsonData", {}).get("tracesToMetrics", {}).get("datasourceUid") == prom_ds.get("uid"))
 check("grafana: exemplars → Tempo",
       any(e.get("datasourceUid") == "tempo" for e in prom_ds.get("jsonData", {}).get("exemplarTraceIdDestinations", [])))
+# Tempo's span metrics label exemplars `traceID`; the services' /metrics label them `trace_id`.
+for label in ("traceID", "trace_id"):
+    check(f"grafana: exemplars labelled {label} → Tempo",
+          any(e.get("name") == label and e.get("datasourceUid") == "tempo"
+              for e in prom_ds.get("jsonData", {}).get("exemplarTraceIdDestinations", [])))
 derived = loki_ds.get("jsonData", {}).get("derivedFields", [])
 check("grafana: Loki trace_id → Tempo", any(d.get("datasourceUid") == "tempo" and "trace_id" in d.get("matcherRegex", "") for d in derived))
 sample = '{"level":"INFO","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","message":"x"}'
