@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use pkg_tracing::harness::openmetrics;
 use pkg_tracing::harness::{Collector, render_trace};
 use serde_json::{Value, json};
 use skein_e2e::{PATIENCE, Site, Stack};
@@ -143,6 +144,18 @@ async fn prometheus_stores_exemplars_whose_traces_the_collector_received() {
         assert!(Instant::now() < deadline, "exemplars only from {jobs_seen:?}; targets: {targets}");
         actix_web::rt::time::sleep(Duration::from_millis(250)).await;
     };
+    // The real binaries' expositions are valid OpenMetrics too; their size after this traffic.
+    for (job, port) in jobs {
+        let metrics = openmetrics::scrape(&format!("http://127.0.0.1:{port}")).await;
+        let samples: usize = metrics.families.iter().map(|f| f.samples.len()).sum();
+        let mut response =
+            awc::Client::new().get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap();
+        let bytes = response.body().limit(16 << 20).await.unwrap().len();
+        println!(
+            "{job}: one scrape is {bytes} bytes, {} families, {samples} samples",
+            metrics.families.len()
+        );
+    }
     let targets = prometheus.api("/api/v1/targets").await;
     for target in targets["activeTargets"].as_array().unwrap() {
         assert_eq!(target["health"], "up", "{target}");
