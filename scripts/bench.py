@@ -383,6 +383,33 @@ Per run:
     print("wrote BENCHMARKS.md")
 
 
+def metrics_only():
+    """`scripts/bench.sh metrics`: the recording benchmark alone, printed and kept in its own
+    section of BENCHMARKS.md until the next full run (whose table has the same rows)."""
+    m = metrics_recording()
+    section = f"""<!-- metrics:start -->
+## Metrics recording ({datetime.date.today().isoformat()})
+
+`scripts/bench.sh metrics` (`bench-metrics`, release build, one thread, {m['iterations']:.0f} iterations each, sampled
+trace contexts; machine: {machine()}). Times are the busy thread's wall clock: its CPU time, or
+more on a shared machine (an upper bound):
+
+| measure | result | target |
+| --- | --- | --- |
+| per HTTP request: in-flight gauge, trace exemplar, duration histogram (the middleware's steps) | {m['server_request_ns'] / 1e3:.2f} µs CPU | ≤ 2 µs |
+| per outgoing call: client duration histogram with exemplar | {m['client_call_ns'] / 1e3:.2f} µs CPU | (context) |
+| one scrape of that registry (5 routes × 5 statuses, 4 peers) | {m['scrape_bytes'] / 1024:.1f} KiB, {m['scrape_series']:.0f} samples, encoded in {m['scrape_encode_us']:.0f} µs | (context) |
+<!-- metrics:end -->
+"""
+    print(section)
+    path = os.path.join(ROOT, "BENCHMARKS.md")
+    doc = open(path).read() if os.path.exists(path) else "# Skein benchmarks\n"
+    doc = re.sub(r"<!-- metrics:start -->.*<!-- metrics:end -->\n", "", doc, flags=re.S)
+    with open(path, "w") as f:
+        f.write(doc.rstrip() + "\n\n" + section)
+    print("updated BENCHMARKS.md")
+
+
 SOAK_LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -457,12 +484,7 @@ p50 {run['p50']:.2f} ms, p99 **{run['p99']:.2f} ms**. RSS after a 200-request wa
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "metrics":
-        m = metrics_recording()
-        print(f"metrics recording, one thread, {m['iterations']:.0f} iterations each:")
-        print(f"  per HTTP request (middleware): {m['server_request_ns'] / 1e3:.2f} µs CPU (target ≤ 2 µs)")
-        print(f"  per outgoing call (client):    {m['client_call_ns'] / 1e3:.2f} µs CPU")
-        print(f"  one scrape of that registry:   {m['scrape_bytes'] / 1024:.1f} KiB, {m['scrape_series']:.0f} samples, "
-              f"encoded in {m['scrape_encode_us']:.0f} µs")
+        metrics_only()
     elif len(sys.argv) > 1 and sys.argv[1] == "soak":
         soak(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
     else:
