@@ -156,6 +156,19 @@ async fn prometheus_stores_exemplars_whose_traces_the_collector_received() {
             metrics.families.len()
         );
     }
+    // Every service has exported spans to the collector, and lost none.
+    for (job, port) in jobs {
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + PATIENCE;
+        while openmetrics::scrape(&base).await.value("skein_telemetry_spans_exported_total", &[]) == Some(0.0)
+        {
+            assert!(Instant::now() < deadline, "{job} never counted an exported span");
+            actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+        }
+        let metrics = openmetrics::scrape(&base).await;
+        assert_eq!(metrics.value("skein_telemetry_spans_dropped_total", &[]), Some(0.0), "{job}");
+        assert_eq!(metrics.value("skein_telemetry_export_errors_total", &[]), Some(0.0), "{job}");
+    }
     let targets = prometheus.api("/api/v1/targets").await;
     for target in targets["activeTargets"].as_array().unwrap() {
         assert_eq!(target["health"], "up", "{target}");
@@ -207,4 +220,33 @@ async fn prometheus_stores_exemplars_whose_traces_the_collector_received() {
         labels.join(","),
         render_trace(&spans)
     );
+}
+
+#[actix_web::test]
+async fn failed_span_exports_are_counted_in_metrics() {
+    // Nothing listens on the OTLP endpoint: every export fails.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let analyzer = skein_e2e::start_service("analyzer", &format!("http://127.0.0.1:{closed}"), "0", &[], &[]);
+    skein_e2e::wait_ready(&analyzer).await;
+    let reply =
+        call("POST", &analyzer.url("/v1/analyze"), Some(json!({ "text": "Spans go nowhere." }))).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let deadline = Instant::now() + PATIENCE;
+    let metrics = loop {
+        let metrics = openmetrics::scrape(&analyzer.url("")).await;
+        if metrics.value("skein_telemetry_export_errors_total", &[]).unwrap() >= 1.0 {
+            break metrics;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no failed export counted: {:?}",
+            metrics.family("skein_telemetry_export_errors")
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        metrics.value("skein_telemetry_spans_dropped_total", &[]).unwrap() >= 1.0,
+        "the request's span was lost"
+    );
+    assert_eq!(metrics.value("skein_telemetry_spans_exported_total", &[]), Some(0.0));
 }
