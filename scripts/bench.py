@@ -2,7 +2,7 @@
 """Skein's benchmarks: what tracing costs, measured side by side in one run.
 
 Run through scripts/bench.sh (it installs wrk and builds release binaries). Prints a table and
-writes BENCHMARKS.md. Every comparison is a ratio of two measurements taken in this run on this
+writes BENCHMARKS.md. `scripts/bench.sh metrics` runs only the metrics-recording benchmark. Every comparison is a ratio of two measurements taken in this run on this
 machine; absolute numbers are context only.
 
 Environment: BENCH_SECONDS (20) per load run, BENCH_CONNECTIONS (16), BENCH_ROUNDS (2).
@@ -23,7 +23,7 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release")
+BIN = os.path.join(os.path.abspath(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")), "release")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -179,6 +179,18 @@ class Receiver:
         return self.last_count()
 
 
+def scrape_bytes(port):
+    """The size of one GET /metrics answer."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        return len(r.read())
+
+
+def metrics_recording():
+    """bench-metrics: CPU per request of recording metrics, and one scrape's size and cost."""
+    out = subprocess.run([os.path.join(BIN, "bench-metrics"), "2000000"], capture_output=True, text=True, check=True)
+    return {k: float(v) for k, v in (line.split("=", 1) for line in out.stdout.split())}
+
+
 def machine():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
     mem = next((int(l.split()[1]) // 1024 // 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
@@ -221,6 +233,7 @@ def main():
                 if receiver:
                     run["cpu_us"]["receiver"] = 1e6 * (cpu_seconds(receiver.proc.pid) - receiver_before) / run["requests"]
                 loaded = stack.rss()
+                run["scrape_bytes"] = {n: scrape_bytes(port) for n, port in PORTS.items()}
                 codes = stack.stop()
                 run.update(startup=stack.startup, idle=idle, loaded=loaded, exit=codes)
                 if receiver:
@@ -271,6 +284,10 @@ def main():
                               "--bench", "spans"], cwd=ROOT, check=True, capture_output=True, text=True).stdout
         per_span = {m: float(n) for m, n in re.findall(r"^\s+(\S+)\s+([0-9.]+) ns per span", out, flags=re.M)}
         extra["span_ns"] = per_span["on"] - per_span["none"]
+
+        log("metrics recording (bench-metrics, one thread)")
+        extra["metrics"] = metrics_recording()
+        log(f"    {extra['metrics']['server_request_ns']:.0f} ns per request, {extra['metrics']['client_call_ns']:.0f} ns per client call")
     finally:
         site.terminate()
 
@@ -309,6 +326,14 @@ def report(results, extra):
         ("Collector down: p50 latency vs collector up", f"{extra['down']['p50'] / mean(on, 'p50'):.3f}× ({extra['down']['p50']:.2f} vs {mean(on, 'p50'):.2f} ms)", "≤ 1.05×", verdict(extra['down']['p50'] <= 1.05 * mean(on, 'p50'))),
         ("Collector down: throughput vs collector up", f"{extra['down']['rps'] / rps_on:.3f}", "(context)", ""),
         ("Collector down: export-failure warnings logged", f"{extra['down']['warnings']} for {extra['down']['requests']} requests", "one per outage per service", verdict(extra['down']['warnings'] <= 4)),
+        ("Metrics recording per HTTP request (in-flight gauge, trace exemplar, duration histogram)",
+         f"{extra['metrics']['server_request_ns'] / 1e3:.2f} µs CPU", "≤ 2 µs", verdict(extra['metrics']['server_request_ns'] <= 2000)),
+        ("Metrics recording per outgoing call (client histogram with exemplar)",
+         f"{extra['metrics']['client_call_ns'] / 1e3:.2f} µs CPU", "(context)", ""),
+        ("One /metrics scrape after the load run (controller / scraper / analyzer / scheduler)",
+         " / ".join(f"{max(r['scrape_bytes'][s] for r in on) / 1024:.1f}" for s in services) + " KiB", "(context)", ""),
+        ("Encoding a scrape of a busy registry",
+         f"{extra['metrics']['scrape_encode_us']:.0f} µs for {extra['metrics']['scrape_series']:.0f} samples ({extra['metrics']['scrape_bytes'] / 1024:.1f} KiB)", "(context)", ""),
         ("Collector down: controller RSS after load", f"{extra['down']['loaded']['controller']:.1f} MB", "bounded (queue capped at 2048 spans)", ""),
     ]
     for s in services:
@@ -365,10 +390,37 @@ Per run:
     old = open(path).read() if os.path.exists(path) else ""
     # Sections written elsewhere survive a rerun: the soak run's, and the profiles (by hand,
     # from perf/callgrind; each says how it was taken).
-    kept = [m.group(0) for m in re.finditer(r"<!-- (soak|profiles):start -->.*?<!-- \1:end -->\n", old, flags=re.S)]
+    kept = [m.group(0) for m in re.finditer(r"<!-- (soak|profiles|metrics):start -->.*?<!-- \1:end -->\n", old, flags=re.S)]
     with open(path, "w") as f:
         f.write(doc + "".join("\n" + k for k in kept))
     print("wrote BENCHMARKS.md")
+
+
+def metrics_only():
+    """`scripts/bench.sh metrics`: the recording benchmark alone, printed and kept in its own
+    section of BENCHMARKS.md until the next full run (whose table has the same rows)."""
+    m = metrics_recording()
+    section = f"""<!-- metrics:start -->
+## Metrics recording ({datetime.date.today().isoformat()})
+
+`scripts/bench.sh metrics` (`bench-metrics`, release build, one thread, {m['iterations']:.0f} iterations each, sampled
+trace contexts; machine: {machine()}). Times are the busy thread's wall clock: its CPU time, or
+more on a shared machine (an upper bound):
+
+| measure | result | target |
+| --- | --- | --- |
+| per HTTP request: in-flight gauge, trace exemplar, duration histogram (the middleware's steps) | {m['server_request_ns'] / 1e3:.2f} µs CPU | ≤ 2 µs |
+| per outgoing call: client duration histogram with exemplar | {m['client_call_ns'] / 1e3:.2f} µs CPU | (context) |
+| one scrape of that registry (5 routes × 5 statuses, 4 peers) | {m['scrape_bytes'] / 1024:.1f} KiB, {m['scrape_series']:.0f} samples, encoded in {m['scrape_encode_us']:.0f} µs | (context) |
+<!-- metrics:end -->
+"""
+    print(section)
+    path = os.path.join(ROOT, "BENCHMARKS.md")
+    doc = open(path).read() if os.path.exists(path) else "# Skein benchmarks\n"
+    doc = re.sub(r"<!-- metrics:start -->.*<!-- metrics:end -->\n", "", doc, flags=re.S)
+    with open(path, "w") as f:
+        f.write(doc.rstrip() + "\n\n" + section)
+    print("updated BENCHMARKS.md")
 
 
 SOAK_LUA = """
@@ -444,7 +496,9 @@ p50 {run['p50']:.2f} ms, p99 **{run['p99']:.2f} ms**. RSS after a 200-request wa
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "soak":
+    if len(sys.argv) > 1 and sys.argv[1] == "metrics":
+        metrics_only()
+    elif len(sys.argv) > 1 and sys.argv[1] == "soak":
         soak(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
     else:
         main()

@@ -192,6 +192,22 @@ prom_cmd = " ".join(services["prometheus"].get("command", []))
 check("prometheus: remote-write receiver on", "--web.enable-remote-write-receiver" in prom_cmd)
 check("prometheus: exemplars and native histograms on", "exemplar-storage" in prom_cmd and "native-histograms" in prom_cmd)
 
+# Prometheus scrapes each Skein service's /metrics on the port the service listens on, as a job
+# named after it (the alert rules and dashboard select on job).
+prometheus = load_yaml("config/prometheus/prometheus.yml")
+jobs = {c.get("job_name"): c for c in prometheus.get("scrape_configs", [])}
+for name in ("controller", "scraper", "analyzer", "scheduler"):
+    job = jobs.get(name, {})
+    port = services[name].get("environment", {}).get("PORT")
+    targets = [t for sc in job.get("static_configs", []) for t in sc.get("targets", [])]
+    check(f"prometheus: scrapes {name}:{port}/metrics as job {name}",
+          job and targets == [f"{name}:{port}"] and job.get("metrics_path", "/metrics") == "/metrics"
+          and job.get("scheme", "http") == "http", f"targets {targets}")
+for name, job in jobs.items():
+    for target in [t for sc in job.get("static_configs", []) for t in sc.get("targets", [])]:
+        host = target.rsplit(":", 1)[0]
+        check(f"prometheus: job {name} target {target} is a compose service", host in services or host == "localhost")
+
 with open(os.path.join(ROOT, "Dockerfile"), encoding="utf-8") as f:
     dockerfile = f.read()
 for arg, image in re.findall(r"^ARG (\w+_IMAGE)=(\S+)", dockerfile, re.M):
@@ -240,6 +256,11 @@ check("grafana: traces to logs → Loki", tempo_ds.get("jsonData", {}).get("trac
 check("grafana: traces to metrics → Prometheus", tempo_ds.get("jsonData", {}).get("tracesToMetrics", {}).get("datasourceUid") == prom_ds.get("uid"))
 check("grafana: exemplars → Tempo",
       any(e.get("datasourceUid") == "tempo" for e in prom_ds.get("jsonData", {}).get("exemplarTraceIdDestinations", [])))
+# Tempo's span metrics label exemplars `traceID`; the services' /metrics label them `trace_id`.
+for label in ("traceID", "trace_id"):
+    check(f"grafana: exemplars labelled {label} → Tempo",
+          any(e.get("name") == label and e.get("datasourceUid") == "tempo"
+              for e in prom_ds.get("jsonData", {}).get("exemplarTraceIdDestinations", [])))
 derived = loki_ds.get("jsonData", {}).get("derivedFields", [])
 check("grafana: Loki trace_id → Tempo", any(d.get("datasourceUid") == "tempo" and "trace_id" in d.get("matcherRegex", "") for d in derived))
 sample = '{"level":"INFO","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","message":"x"}'
@@ -253,6 +274,9 @@ panels = dashboard.get("panels", [])
 check("dashboard: a node-graph panel of the service graph", any(p["type"] == "nodeGraph" for p in panels))
 check("dashboard: every panel uses a provisioned datasource", all(p["datasource"]["uid"] in uids for p in panels))
 check("dashboard: latency panel shows exemplars", any(t.get("exemplar") for p in panels for t in p.get("targets", [])))
+for metric in ("http_server_request_duration_seconds_bucket", "http_client_request_duration_seconds_bucket"):
+    check(f"dashboard: a panel on the services' {metric} shows exemplars",
+          any(t.get("exemplar") and metric in t.get("expr", "") for p in panels for t in p.get("targets", [])))
 
 alloy = open(os.path.join(ROOT, "config/alloy/config.alloy"), encoding="utf-8").read()
 check("alloy: ships to the compose Loki", "http://loki:3100/loki/api/v1/push" in alloy)

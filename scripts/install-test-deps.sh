@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain, if it is missing:
-#   promtool (Debian's prometheus package) and PyYAML, for scripts/check-deploy.py;
+#   promtool (Debian's prometheus package) and PyYAML, for scripts/check-deploy.py; the same
+#   package's prometheus server, which the e2e metrics test starts itself (exemplar storage on);
 #   cargo-deny, for the licence, ban and source checks;
 #   jsonschema, for check-deploy.py's Compose Specification validation;
 #   busybox (Debian), whose wget the compose-mode smoke test runs in place of the images' own.
@@ -19,8 +20,8 @@ if ! command -v unshare >/dev/null 2>&1 || ! PATH="$PATH:/usr/sbin:/sbin" comman
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends util-linux iproute2 >/dev/null
 fi
 
-if ! command -v promtool >/dev/null 2>&1; then
-  echo "installing promtool (Debian package prometheus)"
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  echo "installing promtool and prometheus (Debian package prometheus; never started as a service here)"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null

@@ -91,6 +91,10 @@ Skein is running (logs in data/local/*.log; traces print below as they finish).
   demo site   http://127.0.0.1:8090     OTLP/gRPC  127.0.0.1:4317 (trace-view)
   web page    http://127.0.0.1:8080/    (traces and service map from trace-view on :3200)
 
+Metrics (OpenMetrics; each latency bucket's exemplar is a trace id printed below):
+  http://127.0.0.1:8080/metrics  http://127.0.0.1:8081/metrics
+  http://127.0.0.1:8082/metrics  http://127.0.0.1:8083/metrics
+
 Try:
   curl -s -X POST localhost:8080/api/v1/scrape -H 'content-type: application/json' \\
        -d '{"url": "http://127.0.0.1:8090/tracing-basics.html"}'

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Smoke test against a running Skein (docker compose, or scripts/run-local.sh): triggers a
-# scrape and a scheduled run, then checks that their traces hold every expected service and
-# that every expected service-graph edge exists. Exit 0 only when all do; any failure ends
+# scrape and a scheduled run, then checks that their traces hold every expected service, that
+# every expected service-graph edge exists, and that a request-duration exemplar of the
+# controller's /metrics names a trace that exists (compose: exemplar from Prometheus, trace
+# from Tempo; --local: exemplar from the controller's /metrics, trace in trace-view's output). Exit 0 only when all do; any failure ends
 # with one line "SMOKE FAILED: <what>" on stderr and exit 1. The schedule it creates is
 # deleted on every way out.
 #
@@ -83,13 +85,13 @@ request() {
 }
 trace_of_last() { { grep -i '^traceresponse:' "$HEADERS" || true; } | head -n 1 | sed -E 's/.*00-([0-9a-f]{32})-.*/\1/' | tr -d '\r '; }
 
-echo "1/4 synchronous scrape of $SITE_URL"
+echo "1/5 synchronous scrape of $SITE_URL"
 request POST "$CONTROLLER_URL/api/v1/scrape" "{\"url\": \"$SITE_URL\", \"force\": true}"
 scrape_trace=$(trace_of_last)
 [ -n "$scrape_trace" ] || fail "no traceresponse header from the controller: $BODY"
 echo "    document $(echo "$BODY" | json 'd.get("id")') in trace $scrape_trace"
 
-echo "2/4 schedule run through the scheduler"
+echo "2/5 schedule run through the scheduler"
 name="smoke-$(date +%s)"
 request POST "$SCHEDULER_URL/api/v1/schedules" "{\"name\": \"$name\", \"cron\": \"0 0 1 1 *\", \"url\": \"$SITE_URL\"}"
 SCHEDULE_ID=$(echo "$BODY" | json 'd["id"]') || fail "no schedule id in the scheduler's answer: $BODY"
@@ -103,14 +105,68 @@ out=$(http GET "$SCHEDULER_URL/api/v1/schedules/$SCHEDULE_ID") || fail "GET $SCH
 echo "    schedule $name deleted"
 SCHEDULE_ID=""
 
+# 5/5: the newest exemplar on the controller's request-duration histogram, and its trace.
+EXEMPLAR_QUERY='http_server_request_duration_seconds_bucket%7Bjob%3D%22controller%22%7D'
+newest_exemplar() { # reads query_exemplars JSON (compose) or /metrics text (local); prints "TRACE_ID LINE"
+  python3 -c '
+import json, re, sys
+text = sys.stdin.read()
+best = None
+try:
+    for series in json.loads(text)["data"]:
+        for e in series["exemplars"]:
+            t = float(e.get("timestamp", 0))
+            if best is None or t > best[0]:
+                best = (t, e["labels"]["trace_id"], json.dumps(series["seriesLabels"], sort_keys=True) + " # " + json.dumps(e, sort_keys=True))
+except ValueError:
+    for line in text.splitlines():
+        m = re.match(r"(http_server_request_duration_seconds_bucket\{.*?\}) \S+ # \{(.*?)\} (\S+)(?: (\S+))?$", line)
+        if not m:
+            continue
+        labels = dict(re.findall(r"(\w+)=\"([^\"]*)\"", m.group(2)))
+        t = float(m.group(4) or 0)
+        if "trace_id" in labels and (best is None or t > best[0]):
+            best = (t, labels["trace_id"], line)
+if best:
+    print(best[1], best[2])'
+}
+check_exemplar() {
+  local found="" out
+  while :; do
+    if [ -n "$VIEW_LOG" ]; then
+      out=$(http GET "$CONTROLLER_URL/metrics" 2>/dev/null || true)
+    else
+      now=$(date +%s)
+      out=$(http GET "$PROMETHEUS_URL/api/v1/query_exemplars?query=$EXEMPLAR_QUERY&start=$((now - 3600))&end=$((now + 60))" 2>/dev/null || true)
+    fi
+    found=$(printf '%s' "${out%???}" | newest_exemplar || true)
+    [ -n "$found" ] && break
+    [ "$(date +%s)" -lt "$deadline" ] || fail "no exemplar on the controller's http_server_request_duration_seconds$([ -z "$VIEW_LOG" ] && echo " in Prometheus at $PROMETHEUS_URL (is it scraping controller:8080/metrics with exemplar storage on?)")"
+    sleep 3
+  done
+  local trace=${found%% *}
+  echo "    exemplar: ${found#* }"
+  while :; do
+    if [ -n "$VIEW_LOG" ]; then
+      grep -q "trace $trace" "$VIEW_LOG" && break
+    else
+      out=$(http GET "$TEMPO_URL/api/traces/$trace" 2>/dev/null || true)
+      [ "${out: -3}" = 200 ] && break
+    fi
+    [ "$(date +%s)" -lt "$deadline" ] || fail "the exemplar's trace $trace does not exist$([ -z "$VIEW_LOG" ] && echo " in Tempo at $TEMPO_URL")"
+    sleep 2
+  done
+  echo "    ok trace $trace exists"
+}
+
 expected_edges="scheduler:controller controller:scraper controller:analyzer controller:controller-db"
 deadline=$(( $(date +%s) + TIMEOUT ))
 
 if [ -n "$VIEW_LOG" ]; then
   if [ "$MODE" = compose ]; then
-    echo "3/4 traces in trace-view's output ($VIEW_LOG), not Tempo: SMOKE_TRACES_FROM_LOG is set"
+    echo "3/5 traces in trace-view's output ($VIEW_LOG), not Tempo: SMOKE_TRACES_FROM_LOG is set"
   else
-    echo "3/4 traces in the trace viewer's output ($VIEW_LOG)"
+    echo "3/5 traces in the trace viewer's output ($VIEW_LOG)"
   fi
   [ -f "$VIEW_LOG" ] || fail "no $VIEW_LOG: is scripts/run-local.sh running?"
   for trace in "$scrape_trace" "$run_trace"; do
@@ -119,7 +175,7 @@ if [ -n "$VIEW_LOG" ]; then
       sleep 1
     done
   done
-  echo "4/4 service-graph edges reported by the viewer"
+  echo "4/5 service-graph edges reported by the viewer"
   host=$(echo "$SITE_URL" | sed -E 's#https?://([^/:]+).*#\1#')
   for edge in $expected_edges "scraper:$host"; do
     client=${edge%%:*}; server=${edge#*:}
@@ -129,11 +185,13 @@ if [ -n "$VIEW_LOG" ]; then
     done
     echo "    ok $client → $server"
   done
+  echo "5/5 an exemplar of the controller's /metrics names a trace in the viewer's output"
+  check_exemplar
   echo "SMOKE OK"
   exit 0
 fi
 
-echo "3/4 traces in Tempo"
+echo "3/5 traces in Tempo"
 for pair in "$scrape_trace:controller scraper analyzer" "$run_trace:scheduler controller scraper analyzer"; do
   trace=${pair%%:*}; want=${pair#*:}
   while :; do
@@ -159,7 +217,7 @@ print(" ".join(sorted(names)))' || true)
   done
 done
 
-echo "4/4 service-graph edges in Prometheus (traces_service_graph_request_total)"
+echo "4/5 service-graph edges in Prometheus (traces_service_graph_request_total)"
 for edge in $expected_edges "scraper:demo-site"; do
   client=${edge%%:*}; server=${edge#*:}
   query="traces_service_graph_request_total%7Bclient%3D%22$client%22%2Cserver%3D%22$server%22%7D"
@@ -173,4 +231,6 @@ for edge in $expected_edges "scraper:demo-site"; do
     sleep 3
   done
 done
+echo "5/5 an exemplar in Prometheus (query_exemplars) names a trace in Tempo"
+check_exemplar
 echo "SMOKE OK"

@@ -4,7 +4,8 @@
 //!
 //! An injected failure is a real `503 fault_injected` answer whose SERVER span is marked
 //! `fault.injected = true` with status Error, so it shows in Tempo and turns the caller's
-//! service-graph edge red. Probes (`/health`, `/ready`) and `/admin/*` are never faulted.
+//! service-graph edge red. Probes (`/health`, `/ready`), the `/metrics` scrape and `/admin/*`
+//! are never faulted.
 
 use std::fmt;
 use std::future::{Ready, ready};

@@ -16,7 +16,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode, Uri};
@@ -28,6 +28,7 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::metrics::{ClientLabels, EXTERNAL_PEER, HttpClientMetrics, TraceExemplar};
 use crate::middleware::{CORRELATION_ID_HEADER, current_correlation_id};
 use crate::propagation;
 
@@ -92,6 +93,7 @@ pub struct InternalClient {
     base_url: String,
     peer_service: String,
     settings: ClientSettings,
+    metrics: Option<HttpClientMetrics>,
 }
 
 impl InternalClient {
@@ -102,7 +104,14 @@ impl InternalClient {
             base_url: base_url.trim_end_matches('/').to_owned(),
             peer_service: peer_service.to_owned(),
             settings: settings.clone(),
+            metrics: None,
         }
+    }
+
+    /// Records every call in `http_client_request_duration_seconds` (peer = the callee).
+    pub fn with_metrics(mut self, metrics: HttpClientMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn peer_service(&self) -> &str {
@@ -142,6 +151,8 @@ impl InternalClient {
             settings: &self.settings,
             connect_to: None,
             headers,
+            metrics: self.metrics.as_ref(),
+            metric_peer: &self.peer_service,
         };
         call.run(&self.client, Method::POST, &url, Some(Bytes::from(body))).await
     }
@@ -184,6 +195,8 @@ impl InternalClient {
             settings: &self.settings,
             connect_to: None,
             headers: &[],
+            metrics: self.metrics.as_ref(),
+            metric_peer: &self.peer_service,
         };
         call.run(&self.client, method, &url, json_body).await
     }
@@ -199,12 +212,25 @@ pub struct ExternalClient {
     /// Lower-case host names that keep their own name as the peer; every other host is
     /// [`EXTERNAL_SITE`].
     named_hosts: Vec<String>,
+    metrics: Option<HttpClientMetrics>,
 }
 
 impl ExternalClient {
     /// A client that names every host [`EXTERNAL_SITE`]; add names with [`Self::with_peer_hosts`].
     pub fn new(settings: &ClientSettings) -> Self {
-        Self { client: build_client(settings), settings: settings.clone(), named_hosts: Vec::new() }
+        Self {
+            client: build_client(settings),
+            settings: settings.clone(),
+            named_hosts: Vec::new(),
+            metrics: None,
+        }
+    }
+
+    /// Records every call in `http_client_request_duration_seconds` with peer
+    /// [`EXTERNAL_PEER`], whatever the host: hosts come from submitted URLs.
+    pub fn with_metrics(mut self, metrics: HttpClientMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Hosts that keep their own name in `peer.service` (one service-graph node each), e.g. the
@@ -242,6 +268,8 @@ impl ExternalClient {
             settings: &self.settings,
             connect_to,
             headers: &[],
+            metrics: self.metrics.as_ref(),
+            metric_peer: EXTERNAL_PEER,
         };
         call.run(&self.client, Method::GET, url, None).await
     }
@@ -299,6 +327,9 @@ struct Call<'a> {
     connect_to: Option<SocketAddr>,
     /// Extra request headers, internal calls only.
     headers: &'a [(&'static str, String)],
+    metrics: Option<&'a HttpClientMetrics>,
+    /// The `peer` label: the callee's service name, or [`EXTERNAL_PEER`].
+    metric_peer: &'a str,
 }
 
 impl Call<'_> {
@@ -315,6 +346,8 @@ impl Call<'_> {
         })?;
         let host = uri.host().unwrap_or_default().to_owned();
         let peer = self.peer_service.to_owned();
+        let started = Instant::now();
+        let metric_method = metric_method(&method);
         let span = tracing::info_span!(
             "HTTP client",
             otel.name = %self.span_name,
@@ -381,7 +414,29 @@ impl Call<'_> {
             }
             Err(error) => crate::record_error(&span, error.kind(), error),
         }
+        if let Some(metrics) = self.metrics {
+            let status_code = match &result {
+                Ok(reply) => reply.status.as_u16().to_string(),
+                Err(error) => error.kind().to_owned(),
+            };
+            let labels =
+                ClientLabels { peer: self.metric_peer.to_owned(), method: metric_method, status_code };
+            metrics.record(&labels, started.elapsed(), TraceExemplar::of_span(&span));
+        }
         result
+    }
+}
+
+/// The `method` label: our clients send only these.
+fn metric_method(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::PATCH => "PATCH",
+        _ => "_OTHER",
     }
 }
 

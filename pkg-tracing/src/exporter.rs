@@ -27,6 +27,7 @@ const MAX_COOLDOWN: Duration = Duration::from_secs(10);
 pub struct ExportStats {
     exported: AtomicU64,
     lost: AtomicU64,
+    failed: AtomicU64,
     outage: Mutex<Option<Outage>>,
 }
 
@@ -48,6 +49,11 @@ impl ExportStats {
         self.lost.load(Ordering::Relaxed)
     }
 
+    /// Exports (batches) that failed.
+    pub fn failed_exports(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
     fn record(&self, spans: u64, result: &OTelSdkResult) {
         let mut outage = self.outage.lock().unwrap_or_else(|p| p.into_inner());
         match result {
@@ -63,6 +69,7 @@ impl ExportStats {
             }
             Err(error) => {
                 self.lost.fetch_add(spans, Ordering::Relaxed);
+                self.failed.fetch_add(1, Ordering::Relaxed);
                 // One warning when an outage starts, then one a minute: never one per span.
                 match outage.as_mut() {
                     None => {

@@ -9,6 +9,8 @@
 //!   one propagates context.
 //! * [`spawn_blocking_in_span`], [`continue_trace`], [`record_error`] — keeping traces whole
 //!   (and saying so when they cannot be) and failures visible.
+//! * [`metrics`] — `GET /metrics` (OpenMetrics) with trace exemplars: HTTP server and client
+//!   durations, process and exporter health, and each service's own series.
 //! * `harness` feature — an in-process OTLP collector that computes Tempo's service-graph edges,
 //!   and the `trace-view` terminal viewer built on it.
 
@@ -19,6 +21,7 @@ mod config;
 mod errors;
 mod exporter;
 mod logs;
+pub mod metrics;
 mod middleware;
 mod propagation;
 mod resource;

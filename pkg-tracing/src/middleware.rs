@@ -12,7 +12,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{Error, HttpResponse};
+use actix_web::{Error, HttpResponse, web};
 use futures_util::FutureExt as _;
 use futures_util::future::LocalBoxFuture;
 use opentelemetry::baggage::{BaggageExt, BaggageMetadata, KeyValueMetadata};
@@ -21,6 +21,7 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::metrics::{Metrics, TraceExemplar, UNMATCHED_ROUTE};
 use crate::propagation;
 
 /// The header that carries a correlation id between Skein and its callers.
@@ -36,8 +37,12 @@ pub const TRACERESPONSE_HEADER: &str = "traceresponse";
 /// `METHOD /route/{template}` (never the raw path, so ids do not explode span names), takes the
 /// `X-Correlation-ID` header (or baggage entry) or makes one, puts it into baggage for every
 /// downstream call, on the span as `correlation.id` and back on the response, and answers with
-/// a `traceresponse` header naming the span. Probes (`/health`, `/ready`) are served untraced
-/// and carry neither header.
+/// a `traceresponse` header naming the span. Probes (`/health`, `/ready`) and the `/metrics`
+/// scrape are served untraced and carry neither header.
+///
+/// With [`Metrics`] in the app data (`.configure(metrics.configure())`) it also records
+/// `http_server_request_duration_seconds` (exemplar: this span, when sampled) and
+/// `http_server_active_requests`; probes and scrapes are not counted.
 ///
 /// A panic anywhere inside (handler, extractor, inner middleware) becomes a 500 in the one error
 /// shape, logged with the panic message, and the span ends with status Error and
@@ -79,8 +84,9 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let route = req.match_pattern();
         if route.as_deref().is_some_and(is_probe) {
-            // Liveness and readiness probes run every few seconds; tracing them would bury the
-            // service graph under probe traffic. They get no span and no trace headers.
+            // Liveness and readiness probes and metric scrapes run every few seconds; tracing
+            // them would bury the service graph under probe traffic. They get no span and no
+            // trace headers.
             let service = Rc::clone(&self.service);
             return Box::pin(async move {
                 call_catching_panics(service, req).await.unwrap_or_else(|Panicked| Err(panic_error(None)))
@@ -138,7 +144,14 @@ where
         // A caller without (valid) trace headers starts a trace here: that is normal for a
         // server, so only a parent that could not be set at all is worth a warning.
         propagation::set_parent_or_warn(&span, parent, false);
-        let traceresponse = propagation::traceresponse_of(&span.context());
+        let cx = span.context();
+        let traceresponse = propagation::traceresponse_of(&cx);
+        // Label values: known methods and route templates only, never the raw path.
+        let metrics = req.app_data::<web::Data<Metrics>>().map(|m| m.http_server().clone());
+        let metric_method = method.unwrap_or("_OTHER");
+        let metric_route = route.unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
+        let in_flight = metrics.as_ref().map(|m| m.start(metric_method, &metric_route));
+        let exemplar = metrics.as_ref().and_then(|_| TraceExemplar::of_context(&cx));
 
         let service = Rc::clone(&self.service);
         let fut = async move {
@@ -157,7 +170,12 @@ where
                 current.record("error.type", kind);
                 current.record("otel.status_code", "ERROR");
             }
-            let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+            let took = started.elapsed();
+            drop(in_flight);
+            if let Some(metrics) = &metrics {
+                metrics.record(metric_method, metric_route, status.as_u16(), took, exemplar);
+            }
+            let latency_ms = took.as_secs_f64() * 1e3;
             tracing::info!(status = status.as_u16(), latency_ms, "request completed");
             let trace_headers = (correlation_id, traceresponse);
             match outcome {
@@ -255,9 +273,10 @@ fn known_method(method: &Method) -> Option<&'static str> {
     })
 }
 
-/// Routes that are probed, not used: `/health` and `/ready`.
+/// Routes that are probed, not used: `/health`, `/ready` and the `/metrics` scrape. They are
+/// neither traced nor faulted.
 pub fn is_probe(route: &str) -> bool {
-    matches!(route, "/health" | "/ready")
+    matches!(route, "/health" | "/ready" | crate::metrics::METRICS_ROUTE)
 }
 
 /// The caller's correlation id if it is sane (header first, then baggage), else a new one.

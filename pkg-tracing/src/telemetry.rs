@@ -61,6 +61,7 @@ pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, InitError> {
     ]));
 
     let mut guard = TelemetryGuard { provider: None, runtime: None, stats: Arc::new(ExportStats::default()) };
+    crate::metrics::set_export_stats(Arc::clone(&guard.stats));
     let otel_layer = if config.sdk_disabled {
         // No SDK: the no-op tracer still hands the caller's context on, so downstream services
         // keep the trace even though this one records nothing.

@@ -6,7 +6,7 @@
 # the trace and edge checks read trace-view's output (SMOKE_TRACES_FROM_LOG, which the smoke
 # script announces).
 #
-# Asserts: the smoke script passes; its POST .../run and DELETE went through the stand-in with
+# Asserts: the smoke script passes (an exemplar's trace checked too); its POST .../run and DELETE went through the stand-in with
 # their methods; the scheduler keeps no smoke-* schedule; --local mode passes too; and an
 # unreachable scheduler ends the script with a "SMOKE FAILED:" verdict, not a silent exit.
 #
@@ -79,6 +79,8 @@ env "${smoke_env[@]}" STAND_IN_DOCKER_HOSTS="scheduler:8083=127.0.0.1:$SCHD" \
 grep -q '^SMOKE OK$' "$WORK/smoke.out" || fail "smoke.sh exited 0 without SMOKE OK"
 grep -q 'not Tempo: SMOKE_TRACES_FROM_LOG is set' "$WORK/smoke.out" \
   || fail "smoke.sh did not say that it read traces from trace-view instead of Tempo"
+grep -E -q '^    ok trace [0-9a-f]{32} exists$' "$WORK/smoke.out" \
+  || fail "smoke.sh did not check that an exemplar of the controller's /metrics names a trace"
 
 echo "==> the scheduler requests went through docker compose exec with their methods"
 for want in "-X POST .*http://scheduler:8083/api/v1/schedules " \

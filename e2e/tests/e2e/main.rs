@@ -5,5 +5,6 @@
 mod bad_input;
 mod faults;
 mod helpers;
+mod metrics;
 mod pipeline;
 mod replicas;

@@ -8,11 +8,13 @@
 //! * [`serve_http`] — trace-view's HTTP API: a trace by id (Tempo's route and OTLP JSON) and
 //!   the service graph of the last minutes, for the controller's web page without Docker.
 //! * [`ServiceProcess`] — real service binaries in tests, stopped with SIGTERM.
+//! * [`openmetrics`] — a strict parser of `/metrics` scrapes (OpenMetrics text format).
 //! * [`test_telemetry`] — the real telemetry pipeline for in-process tests.
 
 mod collector;
 mod graph;
 mod http_api;
+pub mod openmetrics;
 mod process;
 mod span;
 mod telemetry;

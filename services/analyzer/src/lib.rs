@@ -3,6 +3,7 @@
 //! fast enough to run inline in the scrape pipeline.
 
 pub mod analysis;
+mod metrics;
 mod routes;
 mod settings;
 mod startup;

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use pkg_service::cpu_limit::CpuLimit;
 use pkg_tracing::RequestTracing;
 
+use crate::metrics::AnalyzerMetrics;
 use crate::routes::{self, Readiness};
 use crate::settings::Settings;
 
@@ -31,13 +32,18 @@ impl Application {
         let readiness = Readiness::default();
         let (limit, ready) = (web::Data::new(cpu_limit.clone()), web::Data::new(readiness.clone()));
         let faults = pkg_service::faults::Faults::new(&settings.faults);
+        let mut metrics = pkg_tracing::metrics::Metrics::builder();
+        let analyzer_metrics = web::Data::new(AnalyzerMetrics::register(metrics.registry()));
+        let metrics = metrics.build();
         let server = HttpServer::new(move || {
             App::new()
                 // Outside in: RequestTracing, then faults, so an injected failure is in the span.
                 .wrap(faults.middleware())
                 .wrap(RequestTracing)
                 .configure(faults.configure())
+                .configure(metrics.configure())
                 .configure(pkg_api::extractor_configs(json_limit))
+                .app_data(analyzer_metrics.clone())
                 .app_data(limits.clone())
                 .app_data(limit.clone())
                 .app_data(ready.clone())

@@ -3,6 +3,7 @@
 
 use pkg_api::{Analysis, AnalyzeRequest, ApiError, ScrapeRequest, ScrapedPage};
 use pkg_service::downstream::interpret;
+use pkg_tracing::metrics::HttpClientMetrics;
 use pkg_tracing::{ClientSettings, InternalClient};
 
 use crate::settings::Settings;
@@ -14,7 +15,7 @@ pub struct Downstream {
 }
 
 impl Downstream {
-    pub fn new(settings: &Settings) -> Self {
+    pub fn new(settings: &Settings, metrics: &HttpClientMetrics) -> Self {
         let client = ClientSettings {
             timeout: settings.downstream_timeout,
             // Analyses of a megabyte of text and scraped pages both fit with room to spare.
@@ -22,8 +23,10 @@ impl Downstream {
             ..ClientSettings::default()
         };
         Self {
-            scraper: InternalClient::new("scraper", &settings.scraper_url, &client),
-            analyzer: InternalClient::new("analyzer", &settings.analyzer_url, &client),
+            scraper: InternalClient::new("scraper", &settings.scraper_url, &client)
+                .with_metrics(metrics.clone()),
+            analyzer: InternalClient::new("analyzer", &settings.analyzer_url, &client)
+                .with_metrics(metrics.clone()),
         }
     }
 

@@ -4,6 +4,7 @@
 mod backends;
 mod downstream;
 mod jobs;
+mod metrics;
 mod normalize;
 mod pipeline;
 mod routes;

@@ -125,7 +125,9 @@ mod tests {
 
         let mut text = "\u{1}\u{7}\n".repeat(MAX_ANALYZED_BYTES);
         truncate_at_char_boundary(&mut text, MAX_ANALYZED_BYTES);
-        let analysis = Downstream::new(&settings).analyze(text).await;
+        let analysis = Downstream::new(&settings, &pkg_tracing::metrics::HttpClientMetrics::unregistered())
+            .analyze(text)
+            .await;
         let analysis = analysis.unwrap_or_else(|e| panic!("the analyzer refused the text: {e}"));
         assert_eq!(analysis.counts.characters, MAX_ANALYZED_BYTES);
     }

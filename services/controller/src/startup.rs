@@ -9,6 +9,7 @@ use pkg_tracing::RequestTracing;
 use crate::backends::Backends;
 use crate::downstream::Downstream;
 use crate::jobs::{JobQueue, WorkerPool, WorkerSettings};
+use crate::metrics::ControllerMetrics;
 use crate::routes::{self, AppState};
 use crate::settings::Settings;
 use crate::store::Store;
@@ -43,6 +44,8 @@ pub struct Application {
     queue: JobQueue,
     settings: Settings,
     owner: String,
+    metrics: pkg_tracing::metrics::Metrics,
+    controller_metrics: ControllerMetrics,
 }
 
 impl Application {
@@ -51,6 +54,9 @@ impl Application {
         // Jobs left running by a process that stopped are not touched here: their leases run
         // out and any controller sharing the store takes them over, counting the attempt.
         let queue = JobQueue::new(store.clone());
+        let mut metrics = pkg_tracing::metrics::Metrics::builder();
+        let controller_metrics = ControllerMetrics::register(metrics.registry());
+        let metrics = metrics.before_scrape(controller_metrics.refresh_before_scrape(store.clone())).build();
         let state = web::Data::new(AppState {
             store,
             queue: queue.clone(),
@@ -62,15 +68,19 @@ impl Application {
         let port = listener.local_addr()?.port();
         let worker_settings = settings.clone();
         let faults = pkg_service::faults::Faults::new(&settings.faults);
+        let (app_metrics, app_controller_metrics) =
+            (metrics.clone(), web::Data::new(controller_metrics.clone()));
         let server = HttpServer::new(move || {
             App::new()
                 // Outside in: RequestTracing, then faults, so an injected failure is in the span.
                 .wrap(faults.middleware())
                 .wrap(RequestTracing)
                 .configure(faults.configure())
+                .configure(app_metrics.configure())
                 .configure(pkg_api::extractor_configs(JSON_LIMIT))
                 .app_data(state.clone())
-                .app_data(web::Data::new(Downstream::new(&worker_settings)))
+                .app_data(app_controller_metrics.clone())
+                .app_data(web::Data::new(Downstream::new(&worker_settings, &app_metrics.http_client())))
                 .app_data(web::Data::new(Backends::new(&worker_settings.telemetry_backends)))
                 .configure(routes::configure)
                 .default_service(pkg_api::default_service())
@@ -85,7 +95,7 @@ impl Application {
         let owner = format!("controller-{}", uuid::Uuid::new_v4().simple());
         tracing::info!(port, instance = %owner, scraper = %settings.scraper_url, analyzer = %settings.analyzer_url,
             database = db_system(&settings.database_url), "controller listening");
-        Ok(Self { port, server, queue, settings, owner })
+        Ok(Self { port, server, queue, settings, owner, metrics, controller_metrics })
     }
 
     pub fn port(&self) -> u16 {
@@ -102,12 +112,13 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let workers = WorkerPool::start(
             self.queue,
-            Downstream::new(&self.settings),
+            Downstream::new(&self.settings, &self.metrics.http_client()),
             WorkerSettings {
                 workers: self.settings.job_workers,
                 retry_base: self.settings.job_retry_base,
                 lease: self.settings.job_lease,
                 owner: self.owner,
+                metrics: self.controller_metrics,
             },
         );
         let handle = self.server.handle();

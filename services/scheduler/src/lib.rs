@@ -3,6 +3,7 @@
 
 pub mod cron;
 mod input;
+mod metrics;
 mod routes;
 mod runner;
 mod seed;

@@ -13,6 +13,7 @@ use tracing::Instrument as _;
 use tracing::field::Empty;
 
 use crate::cron::CronSpec;
+use crate::metrics::SchedulerMetrics;
 use crate::store::{RunRecord, Schedule, Store};
 
 /// The loop re-reads the schedules at least this often, due or not. A `POST`/`PUT` on this
@@ -32,6 +33,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(600);
 pub async fn trigger(
     store: &Store,
     controller: &InternalClient,
+    metrics: &SchedulerMetrics,
     schedule: &Schedule,
     idempotency_key: Option<String>,
 ) -> Result<Value, ApiError> {
@@ -40,6 +42,7 @@ pub async fn trigger(
         idempotency_key.into_iter().map(|key| ("idempotency-key", key)).collect();
     let reply = controller.post_json_with_headers("/api/v1/jobs", &order, &headers).await;
     let outcome: Result<Value, ApiError> = pkg_service::downstream::interpret("controller", reply);
+    metrics.run(outcome.is_ok());
     let at = pkg_service::time::now();
     let record = RunRecord {
         at: &at,
@@ -74,6 +77,28 @@ pub fn next_run(schedule: &Schedule, fired: &str) -> Option<String> {
         .map(pkg_service::time::format_ts)
 }
 
+/// Fire times of `schedule` after `fired` that have passed already: the loop was behind, and
+/// [`next_run`] skips them. At most 1000 are counted.
+fn missed_ticks(schedule: &Schedule, fired: &str) -> u64 {
+    let (Ok(spec), Ok(mut at)) =
+        (CronSpec::parse(&schedule.cron, &schedule.timezone), fired.parse::<Timestamp>())
+    else {
+        return 0;
+    };
+    let now = Timestamp::now();
+    let mut missed = 0;
+    while missed < 1000 {
+        match spec.next_after(at) {
+            Some(next) if next < now => {
+                missed += 1;
+                at = next;
+            }
+            _ => break,
+        }
+    }
+    missed
+}
+
 /// The `Idempotency-Key` of a tick: the same for every replica that sees it.
 pub fn tick_key(schedule_id: &str, fire_at: &str) -> String {
     format!("schedule:{schedule_id}:{fire_at}")
@@ -101,11 +126,12 @@ pub struct Runner {
     pub wake: Arc<Notify>,
     /// This process's name in tick claims: unique per process.
     pub owner: String,
+    pub metrics: SchedulerMetrics,
 }
 
 impl Runner {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let Runner { store, controller, wake, owner } = self;
+        let Runner { store, controller, wake, owner, metrics } = self;
         let controller = Rc::new(controller);
         let mut pruned_at: Option<std::time::Instant> = None;
         while !*stop.borrow() {
@@ -115,9 +141,11 @@ impl Runner {
                     for schedule in due {
                         let Some(fire_at) = schedule.next_run_at.clone() else { continue };
                         if tick(&store, &owner, &schedule, &fire_at).await {
-                            let (store, controller) = (store.clone(), Rc::clone(&controller));
+                            metrics.tick_fired(missed_ticks(&schedule, &fire_at));
+                            let (store, controller, metrics) =
+                                (store.clone(), Rc::clone(&controller), metrics.clone());
                             // Runs proceed side by side: one slow controller call delays no other schedule.
-                            actix_web::rt::spawn(run_tick(store, controller, schedule, fire_at));
+                            actix_web::rt::spawn(run_tick(store, controller, metrics, schedule, fire_at));
                         }
                     }
                 }
@@ -167,14 +195,20 @@ async fn tick(store: &Store, owner: &str, schedule: &Schedule, fire_at: &str) ->
 
 /// Runs a tick this replica won, as a root span. The schedule is read again first, so a PUT
 /// made since the loop read it applies to this run (and a deleted or disabled one does not run).
-async fn run_tick(store: Store, controller: Rc<InternalClient>, seen: Schedule, fire_at: String) {
+async fn run_tick(
+    store: Store,
+    controller: Rc<InternalClient>,
+    metrics: SchedulerMetrics,
+    seen: Schedule,
+    fire_at: String,
+) {
     let span = run_span(&seen, true);
     span.record("schedule.fire_at", fire_at.as_str());
     let key = tick_key(&seen.id, &fire_at);
     let run = async {
         match store.get(&seen.id).await {
             Ok(Some(current)) if current.enabled => {
-                let _ = trigger(&store, &controller, &current, Some(key)).await;
+                let _ = trigger(&store, &controller, &metrics, &current, Some(key)).await;
             }
             Ok(_) => {
                 tracing::info!(schedule.id = %seen.id, "the schedule was disabled or deleted before its tick ran")
@@ -186,4 +220,42 @@ async fn run_tick(store: Store, controller: Rc<InternalClient>, seen: Schedule, 
         }
     };
     run.instrument(span).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_minute() -> Schedule {
+        Schedule {
+            id: "s".into(),
+            name: "n".into(),
+            cron: "* * * * *".into(),
+            timezone: "UTC".into(),
+            url: "http://example.com/".into(),
+            enabled: true,
+            last_run_at: None,
+            last_status: None,
+            last_error: None,
+            last_job_id: None,
+            next_run_at: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn missed_ticks_are_the_fire_times_already_past() {
+        let schedule = every_minute();
+        let ago = |minutes: i64| {
+            let at = Timestamp::now() - jiff::SignedDuration::from_secs(minutes * 60 + 1);
+            pkg_service::time::format_ts(at)
+        };
+        // Fired 10 minutes (and a second) ago: the nine or ten minute marks since are missed.
+        let missed = missed_ticks(&schedule, &ago(10));
+        assert!((9..=10).contains(&missed), "{missed}");
+        assert_eq!(missed_ticks(&schedule, &pkg_service::time::now()), 0, "a tick on time misses nothing");
+        assert_eq!(missed_ticks(&schedule, "not a time"), 0);
+    }
 }

@@ -6,6 +6,7 @@ mod charset;
 pub mod extract;
 mod fetch;
 pub mod guard;
+mod metrics;
 pub mod prescan;
 #[cfg(test)]
 mod properties;

@@ -8,6 +8,7 @@ use pkg_tracing::{ClientSettings, ExternalClient, RequestTracing};
 
 use crate::fetch::Fetcher;
 use crate::guard::DestinationGuard;
+use crate::metrics::ScraperMetrics;
 use crate::routes;
 use crate::settings::Settings;
 
@@ -48,10 +49,15 @@ impl Application {
         let cpu_limit = CpuLimit::new(settings.cpu_permits, settings.cpu_wait);
         let limit = web::Data::new(cpu_limit.clone());
         let faults = pkg_service::faults::Faults::new(&settings.faults);
+        let mut metrics = pkg_tracing::metrics::Metrics::builder();
+        let scraper_metrics = web::Data::new(ScraperMetrics::register(metrics.registry()));
+        let metrics = metrics.build();
         let server = HttpServer::new(move || {
             // One fetcher per worker: awc clients are per-thread, and reused across requests.
             let fetcher = Fetcher::new(
-                ExternalClient::new(&client_settings).with_peer_hosts(&peer_hosts),
+                ExternalClient::new(&client_settings)
+                    .with_peer_hosts(&peer_hosts)
+                    .with_metrics(metrics.http_client()),
                 guard.clone(),
                 max_redirects,
                 deadline,
@@ -61,8 +67,10 @@ impl Application {
                 .wrap(faults.middleware())
                 .wrap(RequestTracing)
                 .configure(faults.configure())
+                .configure(metrics.configure())
                 .configure(pkg_api::extractor_configs(JSON_LIMIT))
                 .app_data(web::Data::new(fetcher))
+                .app_data(scraper_metrics.clone())
                 .app_data(limit.clone())
                 .configure(routes::configure)
                 .default_service(pkg_api::default_service())

@@ -3,6 +3,8 @@ use actix_web::{HttpResponse, web};
 use pkg_api::{AnalyzeRequest, ApiError};
 use pkg_service::cpu_limit::CpuLimit;
 
+use crate::metrics::AnalyzerMetrics;
+
 pub(crate) struct Limits {
     pub(crate) max_bytes: usize,
 }
@@ -14,6 +16,7 @@ pub(crate) async fn analyze(
     body: web::Json<AnalyzeRequest>,
     limits: web::Data<Limits>,
     cpu_limit: web::Data<CpuLimit>,
+    metrics: web::Data<AnalyzerMetrics>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let text = body.into_inner().text;
     if text.len() > limits.max_bytes {
@@ -28,7 +31,14 @@ pub(crate) async fn analyze(
         )
         .into());
     }
-    let analysis = cpu_limit.run(move || crate::analysis::analyze(&text)).await?;
+    let analysis = cpu_limit
+        .run(move || {
+            let started = std::time::Instant::now();
+            let analysis = crate::analysis::analyze(&text);
+            metrics.analysed(text.len(), started.elapsed());
+            analysis
+        })
+        .await?;
     // A milestone on the request's span: what was found, never the text itself.
     tracing::event!(
         name: "analysis.completed", tracing::Level::INFO,

@@ -5,3 +5,4 @@ mod events;
 mod golden;
 mod helpers;
 mod limits;
+mod metrics;

@@ -23,6 +23,7 @@ use super::{JobEvent, JobQueue};
 use pkg_service::downstream::is_transient;
 
 use crate::downstream::Downstream;
+use crate::metrics::ControllerMetrics;
 use crate::normalize::NormalizedUrl;
 use crate::pipeline;
 use crate::store::{Fence, Job};
@@ -43,6 +44,7 @@ pub struct WorkerSettings {
     pub lease: Duration,
     /// This process's name in `lease_owner`: unique per process.
     pub owner: String,
+    pub metrics: ControllerMetrics,
 }
 
 /// Jobs this process holds, by id: released if shutdown cuts them off.
@@ -183,6 +185,7 @@ impl Worker {
                     for job in crashed {
                         tracing::error!(job.id = %job.id, attempts = job.attempts,
                             "the job's last attempt crashed; it failed");
+                        self.settings.metrics.job_updated(&job);
                         self.queue.publish(JobEvent::status(&job));
                     }
                 }
@@ -219,6 +222,9 @@ impl Worker {
         }
         self.in_progress.borrow_mut().insert(job.id.clone(), fence.clone());
         self.queue.publish(JobEvent::status(&job));
+        let metrics = &self.settings.metrics;
+        metrics.attempt_started(&job, &span);
+        let started = std::time::Instant::now();
         let work = async {
             let url = NormalizedUrl::parse(&job.url)?;
             let on_stage = |stage: pipeline::Stage| self.queue.publish(JobEvent::stage(&job, stage.as_str()));
@@ -229,6 +235,10 @@ impl Worker {
             result = work => Some(result),
             () = self.keep_lease(&fence) => None,
         };
+        metrics.attempt_ended(started.elapsed(), &span);
+        if let Some(result) = &result {
+            metrics.scrape_outcome(result.as_ref().map_or_else(|e| e.code(), |_| "ok"));
+        }
         let updated = match result {
             None => {
                 tracing::warn!(parent: &span, job.id = %job.id, attempt = job.attempts,
@@ -243,7 +253,10 @@ impl Worker {
         };
         self.in_progress.borrow_mut().remove(&job.id);
         match updated {
-            Ok(Some(job)) => self.queue.publish(JobEvent::status(&job)),
+            Ok(Some(job)) => {
+                metrics.job_updated(&job);
+                self.queue.publish(JobEvent::status(&job));
+            }
             // Refused by the fence: logged where it was refused.
             Ok(None) => {}
             Err(error) => tracing::error!(job.id = %job.id, %error, "could not record the job's outcome"),

@@ -3,6 +3,7 @@ use pkg_api::{ApiError, ScrapeOrder};
 
 use super::AppState;
 use crate::downstream::Downstream;
+use crate::metrics::ControllerMetrics;
 use crate::normalize::NormalizedUrl;
 use crate::pipeline;
 
@@ -12,9 +13,12 @@ pub async fn scrape(
     order: web::Json<ScrapeOrder>,
     state: web::Data<AppState>,
     downstream: web::Data<Downstream>,
+    metrics: web::Data<ControllerMetrics>,
 ) -> Result<HttpResponse, ApiError> {
     let url = NormalizedUrl::parse(&order.url)?;
-    let outcome = pipeline::run(&downstream, &state.store, &url, order.force, |_| {}).await?;
+    let outcome = pipeline::run(&downstream, &state.store, &url, order.force, |_| {}).await;
+    metrics.scrape_outcome(outcome.as_ref().map_or_else(|e| e.code(), |_| "ok"));
+    let outcome = outcome?;
     let body = outcome.document.to_json(&state.grafana_url);
     Ok(if outcome.created { HttpResponse::Created().json(body) } else { HttpResponse::Ok().json(body) })
 }

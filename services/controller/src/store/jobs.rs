@@ -45,6 +45,14 @@ impl JobStatus {
     }
 }
 
+/// What `/metrics` reports about the queue.
+#[derive(Debug, Clone, Default)]
+pub struct JobStats {
+    pub counts: Vec<(String, i64)>,
+    /// `run_after` of the oldest queued job that is due.
+    pub oldest_due_queued: Option<String>,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Job {
     pub id: String,
@@ -352,6 +360,29 @@ impl Store {
                 .await
             }
         )
+    }
+
+    /// Job counts by status and the due time of the oldest queued job that is due, for
+    /// `/metrics`. Not traced: scrapes are not requests anyone follows.
+    pub async fn job_stats(&self) -> Result<JobStats, sqlx::Error> {
+        let now = pkg_service::time::now();
+        let (counts, oldest_due_queued) = on_db!(
+            &self.db,
+            read | pool | {
+                let counts: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+                        .fetch_all(pool)
+                        .await?;
+                let oldest: Option<String> = sqlx::query_scalar(
+                    "SELECT MIN(run_after) FROM jobs WHERE status = 'queued' AND run_after <= $1",
+                )
+                .bind(&now)
+                .fetch_one(pool)
+                .await?;
+                Ok::<_, sqlx::Error>((counts, oldest))
+            }
+        )?;
+        Ok(JobStats { counts, oldest_due_queued })
     }
 
     /// Renews the lease of a running attempt and, if given, records its `job.run` span.

@@ -6,6 +6,7 @@ mod documents;
 mod events;
 mod helpers;
 mod jobs;
+mod metrics;
 mod page;
 mod scrape;
 mod store_conformance;

@@ -6,12 +6,14 @@ use actix_web::{HttpResponse, web};
 use pkg_tracing::InternalClient;
 use tokio::sync::Notify;
 
+use crate::metrics::SchedulerMetrics;
 use crate::store::Store;
 
 pub struct AppState {
     pub store: Store,
     /// Wakes the run loop after a change, so it takes effect without a restart.
     pub wake: Arc<Notify>,
+    pub metrics: SchedulerMetrics,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -102,8 +102,9 @@ pub async fn run(
     let id = parse_id(&id, "schedule")?;
     pkg_tracing::mark_current_span("schedule.id", id.clone());
     let schedule = state.store.get(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
-    let job =
-        trigger(&state.store, &controller, &schedule, None).instrument(run_span(&schedule, false)).await?;
+    let job = trigger(&state.store, &controller, &state.metrics, &schedule, None)
+        .instrument(run_span(&schedule, false))
+        .await?;
     let schedule = state.store.get(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "schedule": schedule.to_json(), "job": job })))
 }

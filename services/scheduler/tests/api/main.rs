@@ -3,6 +3,7 @@
 
 mod events;
 mod helpers;
+mod metrics;
 mod runs;
 mod schedules;
 mod store_conformance;

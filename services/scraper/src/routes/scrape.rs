@@ -6,20 +6,35 @@ use pkg_tracing::ClientError;
 
 use crate::fetch::{FetchError, Fetcher};
 use crate::guard::{GuardError, TargetUrl};
+use crate::metrics::ScraperMetrics;
 
 /// `POST /v1/scrape`: vet, fetch (following redirects), check it is HTML, extract off the
-/// executor.
+/// executor. Bytes fetched and refusals (by code) are counted.
 pub(crate) async fn scrape(
     body: web::Json<ScrapeRequest>,
     fetcher: web::Data<Fetcher>,
     cpu_limit: web::Data<CpuLimit>,
+    metrics: web::Data<ScraperMetrics>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let requested = body.into_inner().url;
+    let result = scrape_page(body.into_inner().url, &fetcher, &cpu_limit, &metrics).await;
+    if let Err(error) = &result {
+        metrics.refused(error);
+    }
+    result
+}
+
+async fn scrape_page(
+    requested: String,
+    fetcher: &Fetcher,
+    cpu_limit: &CpuLimit,
+    metrics: &ScraperMetrics,
+) -> Result<HttpResponse, actix_web::Error> {
     let target = TargetUrl::parse(&requested).map_err(guard_error)?;
     if let Some(domain) = target.url().host_str() {
         pkg_tracing::mark_current_span("url.domain", domain.to_owned());
     }
     let fetched = fetcher.fetch(target).await.map_err(fetch_error)?;
+    metrics.fetched(fetched.body.len());
     if !fetched.status.is_success() {
         return Err(ApiError::new(
             StatusCode::BAD_GATEWAY,

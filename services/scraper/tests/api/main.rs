@@ -3,4 +3,5 @@
 mod events;
 mod helpers;
 mod limits;
+mod metrics;
 mod scrape;
