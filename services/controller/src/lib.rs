@@ -13,6 +13,7 @@ pub mod store;
 
 mod trace_link;
 
+pub use routes::openapi;
 pub use settings::Settings;
 pub use startup::{Application, SHUTDOWN_BUDGET};
 

@@ -1,8 +1,9 @@
 //! A schedule as clients write it, turned into a validated [`Definition`].
 
 use jiff::Timestamp;
-use pkg_api::ApiError;
+use pkg_api::{ApiError, ErrorCode};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::cron::CronSpec;
 use crate::store::Definition;
@@ -11,7 +12,7 @@ const MAX_NAME: usize = 100;
 
 /// The body of `POST /api/v1/schedules` and `PUT /api/v1/schedules/{id}`, and an entry of
 /// `SCHEDULES_FILE`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleInput {
     pub name: String,
@@ -36,8 +37,8 @@ impl ScheduleInput {
     pub fn validate(self, now: Timestamp) -> Result<Definition, ApiError> {
         let name = self.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-            return Err(ApiError::bad_request(
-                "invalid_name",
+            return Err(ApiError::new(
+                ErrorCode::InvalidName,
                 format!("A schedule name is 1 to {MAX_NAME} printable characters."),
             ));
         }
@@ -48,14 +49,14 @@ impl ScheduleInput {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
             .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_url",
+                ApiError::new(
+                    ErrorCode::InvalidUrl,
                     format!("{:?} is not an absolute http(s) URL.", self.url),
                 )
             })?;
         let next_run_at = if self.enabled {
             let next = spec.next_after(now).ok_or_else(|| {
-                ApiError::bad_request("invalid_cron", format!("{cron:?} never fires after now."))
+                ApiError::new(ErrorCode::InvalidCron, format!("{cron:?} never fires after now."))
             })?;
             Some(pkg_service::time::format_ts(next))
         } else {

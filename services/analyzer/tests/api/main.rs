@@ -3,3 +3,4 @@
 mod analyze;
 mod helpers;
 mod limits;
+mod openapi;

@@ -26,6 +26,15 @@ struct Feed {
     finished: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs/{id}/events",
+    tag = "jobs",
+    summary = "A job's progress as server-sent events, until its final state",
+    params(("id" = uuid::Uuid, Path, description = "The job's id")),
+    responses((status = 200, description = "`event: <stage>` frames whose `data` is a JSON job event; the stream ends after the final one",
+        content_type = "text/event-stream", body = String))
+)]
 pub async fn stream(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "job")?;
     // Subscribe before reading the row, so no event falls between the two.

@@ -5,5 +5,6 @@
 mod documents;
 mod helpers;
 mod jobs;
+mod openapi;
 mod scrape;
 mod store_conformance;

@@ -2,6 +2,7 @@
 //! analyzer in-process, a local web site, throw-away SQLite files (and PostgreSQL databases).
 
 mod helpers;
+mod openapi;
 mod runs;
 mod schedules;
 mod store_conformance;

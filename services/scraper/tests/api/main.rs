@@ -2,4 +2,5 @@
 
 mod helpers;
 mod limits;
+mod openapi;
 mod scrape;
