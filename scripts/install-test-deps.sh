@@ -4,6 +4,7 @@
 #   cargo-deny, for the licence, ban and source checks;
 #   jsonschema, for check-deploy.py's Compose Specification validation;
 #   busybox (Debian), whose wget the compose-mode smoke test runs in place of the images' own.
+#   schemathesis and openapi-spec-validator (pinned), for scripts/testing/schemathesis.sh;
 #   PostgreSQL's server binaries (Debian package postgresql), which the store conformance tests
 #   and the replica end-to-end tests start themselves (never as a system service).
 set -euo pipefail
@@ -61,4 +62,10 @@ if ! command -v busybox >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends busybox >/dev/null
+fi
+
+# For scripts/testing/schemathesis.sh: the fuzzer and the OpenAPI validator, pinned.
+if [ "$(python3 -c 'import importlib.metadata as m; print(m.version("schemathesis"), m.version("openapi-spec-validator"))' 2>/dev/null)" != "4.32.5 0.9.0" ]; then
+  echo "installing schemathesis 4.32.5 and openapi-spec-validator 0.9.0"
+  python3 -m pip install --quiet "schemathesis==4.32.5" "openapi-spec-validator==0.9.0"
 fi

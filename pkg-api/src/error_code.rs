@@ -52,7 +52,8 @@ error_codes! {
     InvalidId = "invalid_id", 400, "A path id is not a UUID.";
     PayloadTooLarge = "payload_too_large", 413, "The request body exceeds the service's limit.";
     UnsupportedMediaType = "unsupported_media_type", 415, "The body must be JSON with Content-Type: application/json.";
-    RouteNotFound = "route_not_found", 404, "No operation has this method and path.";
+    RouteNotFound = "route_not_found", 404, "No operation has this path.";
+    MethodNotAllowed = "method_not_allowed", 405, "The path has operations, but not for this method; the Allow header lists them.";
     InternalError = "internal_error", 500, "The service hit an unexpected error; the trace id in the traceresponse header locates it.";
     NotReady = "not_ready", 503, "A dependency of the service (its store, a callee) is not reachable yet.";
     Overloaded = "overloaded", 503, "Too much CPU-bound work is in flight; retry after the Retry-After header's seconds.";
@@ -66,7 +67,7 @@ error_codes! {
     InvalidLimit = "invalid_limit", 400, "limit is outside 1..100.";
     InvalidStatus = "invalid_status", 400, "status is not a job status.";
     InvalidIdempotencyKey = "invalid_idempotency_key", 400, "The Idempotency-Key header is not 1 to 200 visible ASCII characters.";
-    IdempotencyKeyReused = "idempotency_key_reused", 422, "The Idempotency-Key was used before with a different order.";
+    IdempotencyKeyReused = "idempotency_key_reused", 409, "The Idempotency-Key was used before with a different order.";
     JobNotFound = "job_not_found", 404, "There is no job with this id.";
     JobNotCancellable = "job_not_cancellable", 409, "Only a queued job can be cancelled; this one has started.";
     DocumentNotFound = "document_not_found", 404, "There is no document with this id.";

@@ -26,6 +26,27 @@ pub async fn not_found_handler(req: HttpRequest) -> HttpResponse {
     actix_web::ResponseError::error_response(&err)
 }
 
+/// The catch-all of a path after its routes: a method the path has no operation for is 405
+/// with `Allow`, not a 404 (the path exists).
+pub fn method_not_allowed(allowed: Vec<actix_web::http::Method>) -> actix_web::Route {
+    let allow: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+    let allow = allow.join(", ");
+    web::route().to(move |req: HttpRequest| {
+        let allow = allow.clone();
+        async move {
+            let err = ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                format!("{} {} has no operation; allowed: {allow}.", req.method(), req.path()),
+            );
+            let mut response = actix_web::ResponseError::error_response(&err);
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(actix_web::http::header::ALLOW, value);
+            }
+            response
+        }
+    })
+}
+
 fn json_error(err: JsonPayloadError) -> ApiError {
     match err {
         JsonPayloadError::OverflowKnownLength { length, limit } => ApiError::new(

@@ -164,6 +164,23 @@ impl<'a> RouteTable<'a> {
                     async move { HttpResponse::Ok().content_type("application/json").body(body) }
                 }),
             );
+            // After every route: other methods on a known path are 405 with `Allow`.
+            let mut paths: Vec<&'static str> = self.routes.iter().map(|r| r.path).collect();
+            paths.push(DOCUMENT_PATH);
+            paths.dedup();
+            let mut seen = Vec::new();
+            for path in paths {
+                if seen.contains(&path) {
+                    continue;
+                }
+                seen.push(path);
+                let mut allowed: Vec<Method> =
+                    self.routes.iter().filter(|r| r.path == path).map(|r| r.method.clone()).collect();
+                if path == DOCUMENT_PATH {
+                    allowed.push(Method::GET);
+                }
+                cfg.route(path, crate::extractors::method_not_allowed(allowed));
+            }
         }
     }
 

@@ -12,6 +12,7 @@ pub(crate) struct Limits {
 #[utoipa::path(
     post,
     path = "/v1/analyze",
+    operation_id = "analyze_text",
     tag = "analyze",
     summary = "Analyse a text",
     request_body = AnalyzeRequest,

@@ -10,6 +10,7 @@ use pkg_api::parse_id;
 #[utoipa::path(
     get,
     path = "/api/v1/documents",
+    operation_id = "list_documents",
     tag = "documents",
     summary = "List stored documents, newest first",
     params(DocumentsQuery),
@@ -33,6 +34,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/documents/{id}",
+    operation_id = "get_document",
     tag = "documents",
     summary = "One stored document",
     params(("id" = uuid::Uuid, Path, description = "The document's id")),
@@ -48,6 +50,7 @@ pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<Ht
 #[utoipa::path(
     delete,
     path = "/api/v1/documents/{id}",
+    operation_id = "delete_document",
     tag = "documents",
     summary = "Delete a stored document",
     params(("id" = uuid::Uuid, Path, description = "The document's id")),

@@ -15,10 +15,11 @@ const MAX_IDEMPOTENCY_KEY: usize = 200;
 ///
 /// With an `Idempotency-Key` header, a retried submission (same key, same URL and `force`)
 /// queues nothing new: it answers 200 with the job the key first created. The same key with a
-/// different order is a client bug: 422 `idempotency_key_reused`.
+/// different order conflicts with what the key already names: 409 `idempotency_key_reused`.
 #[utoipa::path(
     post,
     path = "/api/v1/jobs",
+    operation_id = "submit_job",
     tag = "jobs",
     summary = "Queue a scrape job",
     request_body = ScrapeOrder,
@@ -97,6 +98,7 @@ fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
 #[utoipa::path(
     get,
     path = "/api/v1/jobs/{id}",
+    operation_id = "get_job",
     tag = "jobs",
     summary = "One job: status, attempts, error, document",
     params(("id" = uuid::Uuid, Path, description = "The job's id")),
@@ -112,6 +114,7 @@ pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<Ht
 #[utoipa::path(
     get,
     path = "/api/v1/jobs",
+    operation_id = "list_jobs",
     tag = "jobs",
     summary = "List jobs, newest first",
     params(JobsQuery),
@@ -144,6 +147,7 @@ pub async fn list(
 #[utoipa::path(
     delete,
     path = "/api/v1/jobs/{id}",
+    operation_id = "cancel_job",
     tag = "jobs",
     summary = "Cancel a queued job",
     params(("id" = uuid::Uuid, Path, description = "The job's id")),

@@ -12,6 +12,7 @@ use crate::store::DocumentView;
 #[utoipa::path(
     post,
     path = "/api/v1/scrape",
+    operation_id = "scrape",
     tag = "scrape",
     summary = "Scrape and analyse a page now",
     request_body = ScrapeOrder,

@@ -9,6 +9,7 @@ use crate::store::TagCount;
 #[utoipa::path(
     get,
     path = "/api/v1/tags",
+    operation_id = "list_tags",
     tag = "documents",
     summary = "Tags of the stored documents with their counts, most used first",
     responses((status = 200, description = "Every tag and how many documents carry it", body = Vec<TagCount>))

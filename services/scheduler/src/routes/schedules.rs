@@ -9,13 +9,14 @@ use tracing::Instrument as _;
 use utoipa::ToSchema;
 
 use super::AppState;
-use crate::input::ScheduleInput;
+use crate::input::{NewSchedule, ScheduleInput};
 use crate::runner::{run_span, trigger};
 use crate::store::{Schedule, ScheduleView, Updated, is_name_taken};
 
 #[utoipa::path(
     get,
     path = "/api/v1/schedules",
+    operation_id = "list_schedules",
     tag = "schedules",
     summary = "Every schedule",
     responses((status = 200, description = "The schedules", body = ScheduleList))
@@ -29,9 +30,10 @@ pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
 #[utoipa::path(
     post,
     path = "/api/v1/schedules",
+    operation_id = "create_schedule",
     tag = "schedules",
     summary = "Create a schedule",
-    request_body = ScheduleInput,
+    request_body = NewSchedule,
     responses((status = 201, description = "Created; `Location` names it", body = ScheduleView,
         headers(("Location" = String, description = "/api/v1/schedules/{id}"))))
 )]
@@ -58,6 +60,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/api/v1/schedules/{id}",
+    operation_id = "get_schedule",
     tag = "schedules",
     summary = "One schedule",
     params(("id" = uuid::Uuid, Path, description = "The schedule's id")),
@@ -75,6 +78,7 @@ pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<Ht
 #[utoipa::path(
     put,
     path = "/api/v1/schedules/{id}",
+    operation_id = "replace_schedule",
     tag = "schedules",
     summary = "Replace a schedule's definition",
     params(("id" = uuid::Uuid, Path, description = "The schedule's id")),
@@ -115,6 +119,7 @@ pub async fn replace(
 #[utoipa::path(
     delete,
     path = "/api/v1/schedules/{id}",
+    operation_id = "delete_schedule",
     tag = "schedules",
     summary = "Delete a schedule",
     params(("id" = uuid::Uuid, Path, description = "The schedule's id")),
@@ -134,6 +139,7 @@ pub async fn delete(id: web::Path<String>, state: web::Data<AppState>) -> Result
 #[utoipa::path(
     post,
     path = "/api/v1/schedules/{id}/run",
+    operation_id = "run_schedule",
     tag = "schedules",
     summary = "Run a schedule now",
     params(("id" = uuid::Uuid, Path, description = "The schedule's id")),

@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 /// Every route, with the error codes it can answer with: the router and the OpenAPI document
 /// are both built from this list (see `pkg_api::openapi`).
 fn route_table(t: &mut RouteTable) {
-    t.probe("/health", &[], pkg_service::health).probe("/ready", &[], pkg_service::health).operation(
+    t.probe("/health", &[], pkg_service::health).probe("/ready", &[], ready).operation(
         Method::POST,
         "/v1/scrape",
         &[
@@ -38,6 +38,11 @@ fn route_table(t: &mut RouteTable) {
     paths(scrape::scrape)
 )]
 struct ApiDoc;
+
+/// `GET /ready`: the scraper needs nothing but itself, so it is ready once it serves.
+async fn ready() -> actix_web::HttpResponse {
+    pkg_service::readiness::ready()
+}
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     let mut table = RouteTable::new(cfg);

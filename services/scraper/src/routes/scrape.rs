@@ -11,6 +11,7 @@ use crate::guard::{GuardError, TargetUrl};
 #[utoipa::path(
     post,
     path = "/v1/scrape",
+    operation_id = "scrape_page",
     tag = "scrape",
     summary = "Fetch a page and extract it",
     request_body = ScrapeRequest,
