@@ -5,6 +5,7 @@
 #   cargo-deny, for the licence, ban and source checks;
 #   jsonschema, for check-deploy.py's Compose Specification validation;
 #   busybox (Debian), whose wget the compose-mode smoke test runs in place of the images' own.
+#   schemathesis and openapi-spec-validator (pinned), for scripts/testing/schemathesis.sh;
 #   PostgreSQL's server binaries (Debian package postgresql), which the store conformance tests
 #   and the replica end-to-end tests start themselves (never as a system service);
 #   Debian's chromium + chromium-driver and Python selenium (pinned), for the web page's browser
@@ -87,4 +88,10 @@ fi
 if [ "$(python3 -c 'import importlib.metadata as m; print(m.version("selenium"))' 2>/dev/null)" != "4.38.0" ]; then
   echo "installing selenium 4.38.0"
   python3 -m pip install --quiet "selenium==4.38.0"
+fi
+
+# For scripts/testing/schemathesis.sh: the fuzzer and the OpenAPI validator, pinned.
+if [ "$(python3 -c 'import importlib.metadata as m; print(m.version("schemathesis"), m.version("openapi-spec-validator"))' 2>/dev/null)" != "4.32.5 0.9.0" ]; then
+  echo "installing schemathesis 4.32.5 and openapi-spec-validator 0.9.0"
+  python3 -m pip install --quiet "schemathesis==4.32.5" "openapi-spec-validator==0.9.0"
 fi

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "test dependencies (promtool, PyYAML, cargo-deny, chromium, selenium)"
+step "test dependencies (promtool, PyYAML, cargo-deny, chromium, selenium, schemathesis)"
 bash scripts/install-test-deps.sh
 
 step "formatting"
@@ -37,6 +37,9 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 step "tests"
 cargo test --workspace --all-features --locked
+
+step "OpenAPI: the four documents validated, schemathesis against each real binary (loopback-only network namespace)"
+bash scripts/testing/schemathesis.sh
 
 step "smoke.sh in compose mode, without Docker (stand-in docker → curl / BusyBox wget on the local binaries)"
 bash scripts/testing/compose-smoke.sh

@@ -1,14 +1,15 @@
 //! The analyzer's internal API: `POST /v1/analyze`.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnalyzeRequest {
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Analysis {
     pub language: Language,
     pub counts: Counts,
@@ -26,7 +27,7 @@ pub struct Analysis {
     pub quality: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Language {
     /// ISO 639-1 where one exists (`en`), else ISO 639-3; `und` when undetermined.
     pub code: String,
@@ -36,7 +37,7 @@ pub struct Language {
     pub reliable: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Counts {
     pub characters: usize,
     pub words: usize,
@@ -44,7 +45,7 @@ pub struct Counts {
     pub paragraphs: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Readability {
     pub flesch_reading_ease: f64,
     pub flesch_kincaid_grade: f64,
@@ -52,7 +53,7 @@ pub struct Readability {
     pub level: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Sentiment {
     /// -1 (negative) … 1 (positive).
     pub score: f64,
@@ -60,7 +61,7 @@ pub struct Sentiment {
     pub label: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Keyword {
     pub term: String,
     pub count: usize,
@@ -68,7 +69,7 @@ pub struct Keyword {
     pub score: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct KeyPhrase {
     pub phrase: String,
     pub score: f64,

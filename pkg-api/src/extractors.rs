@@ -2,11 +2,10 @@
 //! such failure into an [`ApiError`] so clients parse one error shape everywhere.
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::http::StatusCode;
 use actix_web::web::{self, JsonConfig, PathConfig, QueryConfig, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::ApiError;
+use crate::{ApiError, ErrorCode};
 
 /// Registers JSON (with a body limit in bytes), path and query extractor configs whose errors
 /// use the shared body. Call it from every `App::configure`.
@@ -22,43 +21,61 @@ pub fn extractor_configs(json_limit: usize) -> impl FnOnce(&mut ServiceConfig) {
 
 /// The `default_service` of every app: unknown routes get the shared body, not an empty 404.
 pub async fn not_found_handler(req: HttpRequest) -> HttpResponse {
-    let err = ApiError::not_found("route_not_found", format!("No route for {} {}", req.method(), req.path()));
+    let err =
+        ApiError::new(ErrorCode::RouteNotFound, format!("No route for {} {}", req.method(), req.path()));
     actix_web::ResponseError::error_response(&err)
+}
+
+/// The catch-all of a path after its routes: a method the path has no operation for is 405
+/// with `Allow`, not a 404 (the path exists).
+pub fn method_not_allowed(allowed: Vec<actix_web::http::Method>) -> actix_web::Route {
+    let allow: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+    let allow = allow.join(", ");
+    web::route().to(move |req: HttpRequest| {
+        let allow = allow.clone();
+        async move {
+            let err = ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                format!("{} {} has no operation; allowed: {allow}.", req.method(), req.path()),
+            );
+            let mut response = actix_web::ResponseError::error_response(&err);
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(actix_web::http::header::ALLOW, value);
+            }
+            response
+        }
+    })
 }
 
 fn json_error(err: JsonPayloadError) -> ApiError {
     match err {
         JsonPayloadError::OverflowKnownLength { length, limit } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("The body is {length} bytes; the limit is {limit} bytes."),
         ),
-        JsonPayloadError::Overflow { limit } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("The body exceeds the limit of {limit} bytes."),
-        ),
+        JsonPayloadError::Overflow { limit } => {
+            ApiError::new(ErrorCode::PayloadTooLarge, format!("The body exceeds the limit of {limit} bytes."))
+        }
         JsonPayloadError::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "The body must be JSON with Content-Type: application/json.",
         ),
         JsonPayloadError::Deserialize(e) if e.is_data() => {
-            ApiError::bad_request("invalid_request", format!("The JSON body does not fit: {e}."))
+            ApiError::new(ErrorCode::InvalidRequest, format!("The JSON body does not fit: {e}."))
         }
         JsonPayloadError::Deserialize(e) => {
-            ApiError::bad_request("invalid_json", format!("The body is not valid JSON: {e}."))
+            ApiError::new(ErrorCode::InvalidJson, format!("The body is not valid JSON: {e}."))
         }
-        other => ApiError::bad_request("invalid_body", format!("The body could not be read: {other}.")),
+        other => ApiError::new(ErrorCode::InvalidBody, format!("The body could not be read: {other}.")),
     }
 }
 
 fn path_error(err: PathError) -> ApiError {
-    ApiError::bad_request("invalid_path", format!("A path segment is malformed: {err}."))
+    ApiError::new(ErrorCode::InvalidPath, format!("A path segment is malformed: {err}."))
 }
 
 fn query_error(err: QueryPayloadError) -> ApiError {
-    ApiError::bad_request("invalid_query", format!("The query string is malformed: {err}."))
+    ApiError::new(ErrorCode::InvalidQuery, format!("The query string is malformed: {err}."))
 }
 
 /// Registers the shared not-found handler as the app's default service.

@@ -1,13 +1,13 @@
 //! Path ids: every Skein resource is named by a UUID, so anything else is a 400 before any lookup.
 
-use crate::ApiError;
+use crate::{ApiError, ErrorCode};
 
 /// A path id must be a UUID; anything else cannot name a row. `what` names the resource in the
 /// message (`"job"`, `"schedule"`), so the client learns which id it got wrong.
 pub fn parse_id(raw: &str, what: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(raw)
         .map(|id| id.to_string())
-        .map_err(|_| ApiError::bad_request("invalid_id", format!("{raw:?} is not a {what} id.")))
+        .map_err(|_| ApiError::new(ErrorCode::InvalidId, format!("{raw:?} is not a {what} id.")))
 }
 
 #[cfg(test)]

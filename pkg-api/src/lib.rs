@@ -7,9 +7,13 @@
 
 mod analyze;
 mod error;
+mod error_code;
+#[cfg(test)]
+mod error_code_coverage;
 mod extractors;
 mod id;
 mod jobs;
+pub mod openapi;
 mod scrape;
 
 pub use analyze::{Analysis, AnalyzeRequest, Counts, KeyPhrase, Keyword, Language, Readability, Sentiment};
@@ -17,5 +21,6 @@ pub use jobs::ScrapeOrder;
 pub use scrape::{ScrapeRequest, ScrapedPage};
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use error_code::ErrorCode;
 pub use extractors::{default_service, extractor_configs, not_found_handler};
 pub use id::parse_id;

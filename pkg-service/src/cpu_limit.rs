@@ -9,7 +9,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::http::header::RETRY_AFTER;
 use actix_web::{HttpResponse, ResponseError};
-use pkg_api::ApiError;
+use pkg_api::{ApiError, ErrorCode};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Permits for CPU-bound work, shared by every worker of one service.
@@ -116,8 +116,7 @@ impl ResponseError for CpuLimitError {
         match self {
             CpuLimitError::Overloaded { waited_ms, .. } => {
                 let body = ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "overloaded",
+                    ErrorCode::Overloaded,
                     format!("The service is at capacity: {self}; retry later."),
                 )
                 .body();

@@ -4,8 +4,8 @@
 //!
 //! An injected failure is a real `503 fault_injected` answer whose SERVER span is marked
 //! `fault.injected = true` with status Error, so it shows in Tempo and turns the caller's
-//! service-graph edge red. Probes (`/health`, `/ready`), the `/metrics` scrape and `/admin/*`
-//! are never faulted.
+//! service-graph edge red. Probes (`/health`, `/ready`), the `/metrics` scrape, `/admin/*` and
+//! `/openapi.json` are never faulted.
 
 use std::fmt;
 use std::future::{Ready, ready};
@@ -16,10 +16,9 @@ use std::time::Duration;
 
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::StatusCode;
 use actix_web::{Error, HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
-use pkg_api::ApiError;
+use pkg_api::{ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
@@ -190,8 +189,8 @@ fn view(config: FaultConfig) -> FaultView {
 
 fn authorize(req: &HttpRequest, faults: &Faults) -> Result<(), ApiError> {
     let Some(token) = &faults.admin_token else {
-        return Err(ApiError::not_found(
-            "admin_disabled",
+        return Err(ApiError::new(
+            ErrorCode::AdminDisabled,
             "The admin API is off: set ADMIN_TOKEN to turn it on.",
         ));
     };
@@ -207,11 +206,7 @@ fn authorize(req: &HttpRequest, faults: &Faults) -> Result<(), ApiError> {
     if matches {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Send Authorization: Bearer <ADMIN_TOKEN>.",
-        ))
+        Err(ApiError::new(ErrorCode::Unauthorized, "Send Authorization: Bearer <ADMIN_TOKEN>."))
     }
 }
 
@@ -227,13 +222,13 @@ async fn put_faults(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &faults)?;
     let error_rate = Rate::from_str(&body.error_rate.to_string())
-        .map_err(|e| ApiError::bad_request("invalid_fault", format!("error_rate: {e}.")))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidFault, format!("error_rate: {e}.")))?;
     let latency = if body.latency_ms.is_empty() {
         Latency::default()
     } else {
         body.latency_ms
             .parse()
-            .map_err(|e| ApiError::bad_request("invalid_fault", format!("latency_ms: {e}.")))?
+            .map_err(|e| ApiError::new(ErrorCode::InvalidFault, format!("latency_ms: {e}.")))?
     };
     let config = FaultConfig { error_rate, latency };
     faults.set(config);
@@ -279,6 +274,7 @@ where
         let service = Rc::clone(&self.service);
         let config = self.faults.current();
         let exempt = req.path().starts_with("/admin/")
+            || req.path() == pkg_api::openapi::DOCUMENT_PATH
             || req.match_pattern().as_deref().is_some_and(pkg_tracing::is_probe);
         Box::pin(async move {
             if !exempt && config != FaultConfig::default() {
@@ -294,8 +290,7 @@ where
                 if config.error_rate.0 > 0.0 && fastrand::f64() < config.error_rate.0 {
                     pkg_tracing::mark_current_span("fault.injected", true);
                     let error = ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "fault_injected",
+                        ErrorCode::FaultInjected,
                         format!("Injected fault (error rate {}).", config.error_rate),
                     );
                     return Ok(req.into_response(error.error_response()).map_into_right_body());

@@ -1,9 +1,8 @@
 //! `GET /ready`'s one response shape. Each service runs its own checks (store, callees,
 //! warm-up); only turning their verdicts into the response lives here, so the services agree.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError as _};
-use pkg_api::ApiError;
+use pkg_api::{ApiError, ErrorCode};
 
 /// 200 `{"status":"ready"}`.
 pub fn ready() -> HttpResponse {
@@ -18,7 +17,7 @@ pub fn from_checks(checks: impl IntoIterator<Item = Result<(), String>>) -> Http
         ready()
     } else {
         let message = format!("Not ready: {}.", problems.join("; "));
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", message).error_response()
+        ApiError::new(ErrorCode::NotReady, message).error_response()
     }
 }
 

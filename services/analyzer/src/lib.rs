@@ -8,6 +8,7 @@ mod routes;
 mod settings;
 mod startup;
 
+pub use routes::openapi;
 pub use settings::Settings;
 pub use startup::Application;
 

@@ -2,7 +2,7 @@
 //! `pkg_service::downstream`).
 
 use pkg_api::{Analysis, AnalyzeRequest, ApiError, ScrapeRequest, ScrapedPage};
-use pkg_service::downstream::interpret;
+use pkg_service::downstream::{Callee, interpret};
 use pkg_tracing::metrics::HttpClientMetrics;
 use pkg_tracing::{ClientSettings, InternalClient};
 
@@ -32,12 +32,12 @@ impl Downstream {
 
     pub async fn scrape(&self, url: &str) -> Result<ScrapedPage, ApiError> {
         let reply = self.scraper.post_json("/v1/scrape", &ScrapeRequest { url: url.to_owned() }).await;
-        interpret("scraper", reply)
+        interpret(Callee::SCRAPER, reply)
     }
 
     pub async fn analyze(&self, text: String) -> Result<Analysis, ApiError> {
         let reply = self.analyzer.post_json("/v1/analyze", &AnalyzeRequest { text }).await;
-        interpret("analyzer", reply)
+        interpret(Callee::ANALYZER, reply)
     }
 
     /// Both callees answer their liveness probe.

@@ -16,6 +16,7 @@ pub mod store;
 mod trace_link;
 mod waterfall;
 
+pub use routes::openapi;
 pub use settings::{Settings, TelemetryBackends};
 pub use startup::{Application, SHUTDOWN_BUDGET};
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use pkg_api::ApiError;
+use pkg_api::{ApiError, ErrorCode};
 use url::Url;
 
 /// An absolute http(s) URL with host lower-cased (and IDN in punycode), default port,
@@ -15,14 +15,14 @@ impl NormalizedUrl {
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
         let raw = raw.trim();
         if raw.is_empty() {
-            return Err(ApiError::bad_request("invalid_url", "The URL is empty."));
+            return Err(ApiError::new(ErrorCode::InvalidUrl, "The URL is empty."));
         }
         let mut url = Url::parse(raw).map_err(|e| {
-            ApiError::bad_request("invalid_url", format!("{raw:?} is not an absolute URL: {e}."))
+            ApiError::new(ErrorCode::InvalidUrl, format!("{raw:?} is not an absolute URL: {e}."))
         })?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(ApiError::bad_request(
-                "invalid_url",
+            return Err(ApiError::new(
+                ErrorCode::InvalidUrl,
                 format!("Only http and https URLs with a host can be scraped, not {raw:?}."),
             ));
         }

@@ -9,7 +9,7 @@ use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use pkg_api::ApiError;
+use pkg_api::{ApiError, ErrorCode};
 
 /// A validated cron expression in a time zone.
 #[derive(Debug, Clone)]
@@ -22,8 +22,8 @@ impl CronSpec {
     pub fn parse(expression: &str, timezone: &str) -> Result<Self, ApiError> {
         let fields = expression.split_whitespace().count();
         if !expression.trim_start().starts_with('@') && !(5..=6).contains(&fields) {
-            return Err(ApiError::bad_request(
-                "invalid_cron",
+            return Err(ApiError::new(
+                ErrorCode::InvalidCron,
                 format!(
                     "{expression:?} has {fields} fields; a cron expression has 5 (or 6 with seconds first)."
                 ),
@@ -31,8 +31,8 @@ impl CronSpec {
         }
         let parser = CronParser::builder().seconds(Seconds::Optional).year(Year::Disallowed).build();
         let cron = parser.parse(expression).map_err(|e| {
-            ApiError::bad_request(
-                "invalid_cron",
+            ApiError::new(
+                ErrorCode::InvalidCron,
                 format!("{expression:?} is not a valid cron expression: {e}."),
             )
         })?;
@@ -54,14 +54,14 @@ impl CronSpec {
 pub fn parse_timezone(name: &str) -> Result<TimeZone, ApiError> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_timezone",
+        return Err(ApiError::new(
+            ErrorCode::InvalidTimezone,
             "The time zone is empty; use an IANA name such as UTC or Europe/Paris.",
         ));
     }
     TimeZone::get(name).map_err(|_| {
-        ApiError::bad_request(
-            "invalid_timezone",
+        ApiError::new(
+            ErrorCode::InvalidTimezone,
             format!("{name:?} is not an IANA time zone (such as UTC or Europe/Paris)."),
         )
     })

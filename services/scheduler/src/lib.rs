@@ -12,6 +12,7 @@ mod startup;
 /// The store, public for its conformance tests (the same suite runs on SQLite and PostgreSQL).
 pub mod store;
 
+pub use routes::openapi;
 pub use settings::Settings;
 pub use startup::Application;
 

@@ -41,7 +41,8 @@ pub async fn trigger(
     let headers: Vec<(&'static str, String)> =
         idempotency_key.into_iter().map(|key| ("idempotency-key", key)).collect();
     let reply = controller.post_json_with_headers("/api/v1/jobs", &order, &headers).await;
-    let outcome: Result<Value, ApiError> = pkg_service::downstream::interpret("controller", reply);
+    let outcome: Result<Value, ApiError> =
+        pkg_service::downstream::interpret(pkg_service::downstream::Callee::CONTROLLER, reply);
     metrics.run(outcome.is_ok());
     let at = pkg_service::time::now();
     let record = RunRecord {

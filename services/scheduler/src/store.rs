@@ -5,7 +5,9 @@
 use pkg_service::db::{Backend, Migrations};
 use pkg_service::on_db;
 use pkg_service::sqlite::{DbSpans, traced};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -34,25 +36,55 @@ pub struct Schedule {
 
 impl Schedule {
     pub fn to_json(&self) -> Value {
-        let description = crate::cron::CronSpec::parse(&self.cron, &self.timezone).map(|c| c.describe()).ok();
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "cron": self.cron,
-            "description": description,
-            "timezone": self.timezone,
-            "url": self.url,
-            "enabled": self.enabled,
-            "last_run_at": self.last_run_at,
-            "last_status": self.last_status,
-            "last_error": self.last_error,
-            "last_job_id": self.last_job_id,
-            "next_run_at": self.next_run_at,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "version": self.version,
-        })
+        serde_json::to_value(self.view()).unwrap_or(Value::Null)
     }
+
+    /// The API's view of the schedule (the schema of the OpenAPI document).
+    pub fn view(&self) -> ScheduleView {
+        let description = crate::cron::CronSpec::parse(&self.cron, &self.timezone).map(|c| c.describe()).ok();
+        ScheduleView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            cron: self.cron.clone(),
+            description,
+            timezone: self.timezone.clone(),
+            url: self.url.clone(),
+            enabled: self.enabled,
+            last_run_at: self.last_run_at.clone(),
+            last_status: self.last_status.clone(),
+            last_error: self.last_error.clone(),
+            last_job_id: self.last_job_id.clone(),
+            next_run_at: self.next_run_at.clone(),
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+            version: self.version,
+        }
+    }
+}
+
+/// A schedule as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleView {
+    pub id: String,
+    pub name: String,
+    pub cron: String,
+    /// The cron expression in words, e.g. "At 09:00 on Sunday".
+    pub description: Option<String>,
+    /// IANA time zone the cron expression is read in.
+    pub timezone: String,
+    pub url: String,
+    pub enabled: bool,
+    pub last_run_at: Option<String>,
+    /// `queued` (the controller took the job) or `failed`.
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    pub last_job_id: Option<String>,
+    /// `null` while disabled.
+    pub next_run_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// 1 when created, one more per `PUT`; send it back with `PUT` to replace only that version.
+    pub version: i64,
 }
 
 /// A schedule's definition, validated (see `routes::schedules::ScheduleInput`).

@@ -1,6 +1,5 @@
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use pkg_api::{AnalyzeRequest, ApiError};
+use pkg_api::{Analysis, AnalyzeRequest, ApiError, ErrorCode};
 use pkg_service::cpu_limit::CpuLimit;
 
 use crate::metrics::AnalyzerMetrics;
@@ -12,6 +11,15 @@ pub(crate) struct Limits {
 /// `POST /v1/analyze`: the CPU work runs on the blocking pool, inside this request's span, so
 /// the executor keeps serving and the stage spans stay in the trace; at most a core's worth at
 /// once, and 503 `overloaded` when no slot frees up in time.
+#[utoipa::path(
+    post,
+    path = "/v1/analyze",
+    operation_id = "analyze_text",
+    tag = "analyze",
+    summary = "Analyse a text",
+    request_body = AnalyzeRequest,
+    responses((status = 200, description = "The analysis", body = Analysis))
+)]
 pub(crate) async fn analyze(
     body: web::Json<AnalyzeRequest>,
     limits: web::Data<Limits>,
@@ -21,8 +29,7 @@ pub(crate) async fn analyze(
     let text = body.into_inner().text;
     if text.len() > limits.max_bytes {
         return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "text_too_large",
+            ErrorCode::TextTooLarge,
             format!(
                 "The text is {} bytes; the analyzer accepts at most {} bytes.",
                 text.len(),

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use pkg_api::ApiError;
+use pkg_api::{ApiError, ErrorCode};
 
 /// Set once, when the warm-up completes.
 #[derive(Debug, Clone, Default)]
@@ -27,8 +26,7 @@ pub(crate) async fn ready(readiness: web::Data<Readiness>) -> Result<HttpRespons
         Ok(pkg_service::readiness::ready())
     } else {
         Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "warming_up",
+            ErrorCode::WarmingUp,
             "The analyzer is still loading its lexicons and stop-word lists.",
         ))
     }

@@ -6,3 +6,4 @@ mod golden;
 mod helpers;
 mod limits;
 mod metrics;
+mod openapi;

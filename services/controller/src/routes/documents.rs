@@ -1,27 +1,45 @@
 use actix_web::{HttpResponse, web};
-use pkg_api::ApiError;
+use pkg_api::{ApiError, ErrorCode};
 use pkg_service::store_failure;
 
-use super::{AppState, ListQuery};
-use crate::store::decode_cursor;
+use super::{AppState, DocumentPage, DocumentsQuery, ListQuery};
+use crate::store::{DocumentView, decode_cursor};
 use pkg_api::parse_id;
 
 /// `GET /api/v1/documents?tag=&limit=&cursor=`, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/documents",
+    operation_id = "list_documents",
+    tag = "documents",
+    summary = "List stored documents, newest first",
+    params(DocumentsQuery),
+    responses((status = 200, description = "A page of documents", body = DocumentPage))
+)]
 pub async fn list(
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     if query.status.is_some() {
-        return Err(ApiError::bad_request("invalid_query", "Documents are filtered by tag, not status."));
+        return Err(ApiError::new(ErrorCode::InvalidQuery, "Documents are filtered by tag, not status."));
     }
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let limit = crate::store::page_limit(query.limit)?;
     let tag = query.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let page = state.store.documents(tag, after.as_deref(), limit).await.map_err(store_failure)?;
-    let items: Vec<_> = page.items.iter().map(|d| d.to_json(&state.grafana_url)).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": page.next_cursor })))
+    let items = page.items.iter().map(|d| d.view(&state.grafana_url)).collect();
+    Ok(HttpResponse::Ok().json(DocumentPage { items, next_cursor: page.next_cursor }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/documents/{id}",
+    operation_id = "get_document",
+    tag = "documents",
+    summary = "One stored document",
+    params(("id" = uuid::Uuid, Path, description = "The document's id")),
+    responses((status = 200, description = "The document", body = DocumentView))
+)]
 pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "document")?;
     pkg_tracing::mark_current_span("document.id", id.clone());
@@ -30,6 +48,15 @@ pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<Ht
 }
 
 /// `DELETE /api/v1/documents/{id}`: 204, or 404 if there was none.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/documents/{id}",
+    operation_id = "delete_document",
+    tag = "documents",
+    summary = "Delete a stored document",
+    params(("id" = uuid::Uuid, Path, description = "The document's id")),
+    responses((status = 204, description = "Deleted"))
+)]
 pub async fn delete(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "document")?;
     pkg_tracing::mark_current_span("document.id", id.clone());
@@ -41,5 +68,5 @@ pub async fn delete(id: web::Path<String>, state: web::Data<AppState>) -> Result
 }
 
 fn not_found(id: &str) -> ApiError {
-    ApiError::not_found("document_not_found", format!("There is no document {id}."))
+    ApiError::new(ErrorCode::DocumentNotFound, format!("There is no document {id}."))
 }

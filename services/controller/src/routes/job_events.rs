@@ -15,6 +15,17 @@ use crate::jobs::JobEvent;
 use crate::store::Store;
 use pkg_api::parse_id;
 
+/// One server-sent event, as documented: the stage as `event`, the job event as JSON `data`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct EventFrame {
+    /// `queued`, `running`, `scraping`, `analyzing`, `storing`, `retry_scheduled`, `succeeded`,
+    /// `failed` or `cancelled`.
+    event: String,
+    /// `{"job_id", "stage", "attempt", "at", "detail"?, "final"}`.
+    data: String,
+}
+
 /// A comment line this often keeps proxies from closing a quiet stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -26,6 +37,16 @@ struct Feed {
     finished: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs/{id}/events",
+    operation_id = "job_events",
+    tag = "jobs",
+    summary = "A job's progress as server-sent events, until its final state",
+    params(("id" = uuid::Uuid, Path, description = "The job's id")),
+    responses((status = 200, description = "`event: <stage>` frames whose `data` is a JSON job event; the stream ends after the final one",
+        content_type = "text/event-stream", body = EventFrame))
+)]
 pub async fn stream(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "job")?;
     pkg_tracing::mark_current_span("job.id", id.clone());

@@ -1,12 +1,11 @@
-use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
-use pkg_api::{ApiError, ScrapeOrder};
+use pkg_api::{ApiError, ErrorCode, ScrapeOrder};
 use pkg_service::store_failure;
 
-use super::{AppState, ListQuery};
+use super::{AppState, JobPage, JobsQuery, ListQuery};
 use crate::normalize::NormalizedUrl;
-use crate::store::{JobStatus, Submitted, decode_cursor};
+use crate::store::{JobStatus, JobView, Submitted, decode_cursor};
 use pkg_api::parse_id;
 
 /// The longest `Idempotency-Key` accepted: room for a UUID and a timestamp with a prefix.
@@ -16,7 +15,22 @@ const MAX_IDEMPOTENCY_KEY: usize = 200;
 ///
 /// With an `Idempotency-Key` header, a retried submission (same key, same URL and `force`)
 /// queues nothing new: it answers 200 with the job the key first created. The same key with a
-/// different order is a client bug: 422 `idempotency_key_reused`.
+/// different order conflicts with what the key already names: 409 `idempotency_key_reused`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/jobs",
+    operation_id = "submit_job",
+    tag = "jobs",
+    summary = "Queue a scrape job",
+    request_body = ScrapeOrder,
+    params(SubmitHeaders),
+    responses(
+        (status = 202, description = "Queued; `Location` names the job", body = JobView,
+            headers(("Location" = String, description = "/api/v1/jobs/{id}"))),
+        (status = 200, description = "Submitted before with this Idempotency-Key: the job it created", body = JobView,
+            headers(("Location" = String, description = "/api/v1/jobs/{id}"))),
+    )
+)]
 pub async fn submit(
     request: HttpRequest,
     order: web::Json<ScrapeOrder>,
@@ -41,8 +55,7 @@ pub async fn submit(
         }
         Submitted::Existing(job) => {
             return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
+                ErrorCode::IdempotencyKeyReused,
                 format!(
                     "The Idempotency-Key was used for job {} with a different order; use a new key.",
                     job.id
@@ -56,6 +69,16 @@ pub async fn submit(
         .json(job.to_json(&state.grafana_url)))
 }
 
+/// `POST /api/v1/jobs`'s header, as documented.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct SubmitHeaders {
+    /// Makes a retried submission safe: the same key and order answer the first job.
+    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 200, pattern = "^[!-~]+$")]
+    idempotency_key: Option<String>,
+}
+
 /// The optional `Idempotency-Key` header: 1 to 200 visible ASCII characters.
 fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = request.headers().get("idempotency-key") else {
@@ -67,13 +90,22 @@ fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
         .filter(|k| (1..=MAX_IDEMPOTENCY_KEY).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
         .map(|k| Some(k.to_owned()))
         .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_idempotency_key",
+            ApiError::new(
+                ErrorCode::InvalidIdempotencyKey,
                 format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters."),
             )
         })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs/{id}",
+    operation_id = "get_job",
+    tag = "jobs",
+    summary = "One job: status, attempts, error, document",
+    params(("id" = uuid::Uuid, Path, description = "The job's id")),
+    responses((status = 200, description = "The job", body = JobView))
+)]
 pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "job")?;
     pkg_tracing::mark_current_span("job.id", id.clone());
@@ -82,18 +114,27 @@ pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<Ht
 }
 
 /// `GET /api/v1/jobs?status=&limit=&cursor=`, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs",
+    operation_id = "list_jobs",
+    tag = "jobs",
+    summary = "List jobs, newest first",
+    params(JobsQuery),
+    responses((status = 200, description = "A page of jobs", body = JobPage))
+)]
 pub async fn list(
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     if query.tag.is_some() {
-        return Err(ApiError::bad_request("invalid_query", "Jobs are filtered by status, not tag."));
+        return Err(ApiError::new(ErrorCode::InvalidQuery, "Jobs are filtered by status, not tag."));
     }
     let status = match query.status.as_deref() {
         None => None,
         Some(s) => Some(JobStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_status",
+            ApiError::new(
+                ErrorCode::InvalidStatus,
                 format!("status must be queued, running, succeeded, failed or cancelled, not {s:?}."),
             )
         })?),
@@ -101,11 +142,20 @@ pub async fn list(
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let limit = crate::store::page_limit(query.limit)?;
     let page = state.store.jobs(status, after.as_deref(), limit).await.map_err(store_failure)?;
-    let items: Vec<_> = page.items.iter().map(|j| j.to_json(&state.grafana_url)).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": page.next_cursor })))
+    let items = page.items.iter().map(|j| j.view(&state.grafana_url)).collect();
+    Ok(HttpResponse::Ok().json(JobPage { items, next_cursor: page.next_cursor }))
 }
 
 /// `DELETE /api/v1/jobs/{id}`: cancels a queued job; 409 once it has started.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/jobs/{id}",
+    operation_id = "cancel_job",
+    tag = "jobs",
+    summary = "Cancel a queued job",
+    params(("id" = uuid::Uuid, Path, description = "The job's id")),
+    responses((status = 200, description = "Cancelled: the job", body = JobView))
+)]
 pub async fn cancel(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "job")?;
     pkg_tracing::mark_current_span("job.id", id.clone());
@@ -117,13 +167,12 @@ pub async fn cancel(id: web::Path<String>, state: web::Data<AppState>) -> Result
     match state.store.job(&id).await.map_err(store_failure)? {
         None => Err(not_found(&id)),
         Some(job) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "job_not_cancellable",
+            ErrorCode::JobNotCancellable,
             format!("Job {id} is {}; only queued jobs can be cancelled.", job.status),
         )),
     }
 }
 
 pub fn not_found(id: &str) -> ApiError {
-    ApiError::not_found("job_not_found", format!("There is no job {id}."))
+    ApiError::new(ErrorCode::JobNotFound, format!("There is no job {id}."))
 }

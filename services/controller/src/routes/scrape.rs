@@ -6,9 +6,22 @@ use crate::downstream::Downstream;
 use crate::metrics::ControllerMetrics;
 use crate::normalize::NormalizedUrl;
 use crate::pipeline;
+use crate::store::DocumentView;
 
 /// `POST /api/v1/scrape`: runs the pipeline now. 201 with the new document, or 200 with the
 /// stored one when the URL was scraped before (unless `force`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/scrape",
+    operation_id = "scrape",
+    tag = "scrape",
+    summary = "Scrape and analyse a page now",
+    request_body = ScrapeOrder,
+    responses(
+        (status = 201, description = "Scraped, analysed and stored", body = DocumentView),
+        (status = 200, description = "Scraped before (and `force` not set): the stored document", body = DocumentView),
+    )
+)]
 pub async fn scrape(
     order: web::Json<ScrapeOrder>,
     state: web::Data<AppState>,

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{HttpResponse, web};
-use pkg_api::ApiError;
+use pkg_api::{ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ struct Counts {
     failed: u64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 struct Edge {
     client: String,
     server: String,
@@ -33,14 +33,44 @@ struct Edge {
     failed: u64,
 }
 
+/// `GET /api/v1/service-map`'s answer.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ServiceMap {
+    /// `prometheus` or `trace-view`.
+    source: String,
+    window_minutes: u32,
+    nodes: Vec<String>,
+    edges: Vec<Edge>,
+}
+
+/// `GET /api/v1/service-map`'s parameters, as documented.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct MapParams {
+    /// The window, in minutes (default 5).
+    #[param(minimum = 1, maximum = 60)]
+    minutes: Option<u32>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-map",
+    operation_id = "get_service_map",
+    tag = "page",
+    summary = "Calls between services over the last minutes, from Prometheus (PROMETHEUS_URL) or trace-view",
+    params(MapParams),
+    responses((status = 200, description = "Nodes and edges, with calls and failed calls", body = ServiceMap))
+)]
 pub async fn get(
     query: web::Query<MapQuery>,
     backends: web::Data<Backends>,
 ) -> Result<HttpResponse, ApiError> {
     let minutes = query.minutes.unwrap_or(DEFAULT_MINUTES);
     if !(1..=MAX_MINUTES).contains(&minutes) {
-        return Err(ApiError::bad_request(
-            "invalid_window",
+        return Err(ApiError::new(
+            ErrorCode::InvalidWindow,
             format!("minutes must be from 1 to {MAX_MINUTES}, not {minutes}."),
         ));
     }

@@ -3,13 +3,35 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use pkg_api::ApiError;
+use pkg_api::{ApiError, ErrorCode};
 use serde_json::json;
 
 use super::AppState;
 use crate::backends::{Backends, not_configured};
 use crate::waterfall;
 
+/// `GET /api/v1/traces/{trace_id}`'s answer: the trace as waterfall rows.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TraceWaterfall {
+    trace_id: String,
+    /// The same trace in Grafana.
+    trace_url: String,
+    duration_ms: f64,
+    /// Services in order of their first span.
+    services: Vec<String>,
+    spans: Vec<crate::waterfall::Row>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/traces/{trace_id}",
+    operation_id = "get_trace",
+    tag = "page",
+    summary = "One trace as waterfall rows, from Tempo (TEMPO_URL) or trace-view",
+    params(("trace_id" = String, Path, description = "32 hexadecimal digits", pattern = "^[0-9a-fA-F]{32}$")),
+    responses((status = 200, description = "The trace", body = TraceWaterfall))
+)]
 pub async fn get(
     trace_id: web::Path<String>,
     state: web::Data<AppState>,
@@ -19,8 +41,8 @@ pub async fn get(
     let tempo = backends.tempo.as_ref().ok_or_else(|| not_configured("Reading traces", "TEMPO_URL"))?;
     let reply = tempo.get("/api/traces/{trace_id}", &format!("/api/traces/{trace_id}")).await?;
     if reply.status == StatusCode::NOT_FOUND {
-        return Err(ApiError::not_found(
-            "trace_not_found",
+        return Err(ApiError::new(
+            ErrorCode::TraceNotFound,
             format!(
                 "Trace {trace_id} is not in the trace store (yet): spans arrive a few seconds after a request ends."
             ),
@@ -48,8 +70,8 @@ fn parse_trace_id(raw: &str) -> Result<String, ApiError> {
         Ok(raw.to_ascii_lowercase())
     } else {
         let shown: String = raw.chars().take(64).collect();
-        Err(ApiError::bad_request(
-            "invalid_trace_id",
+        Err(ApiError::new(
+            ErrorCode::InvalidTraceId,
             format!("{shown:?} is not a trace id: expected 32 hexadecimal digits, not all zero."),
         ))
     }

@@ -1,7 +1,7 @@
 //! Opaque pagination cursors. Clients pass back what they were given; what is inside (the
 //! last id of the page) is ours to change.
 
-use pkg_api::ApiError;
+use pkg_api::{ApiError, ErrorCode};
 
 /// One page of a listing.
 #[derive(Debug, serde::Serialize)]
@@ -19,7 +19,7 @@ pub fn encode_cursor(last_id: &str) -> String {
 }
 
 pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
-    let invalid = || ApiError::bad_request("invalid_cursor", "The cursor is not one this API gave out.");
+    let invalid = || ApiError::new(ErrorCode::InvalidCursor, "The cursor is not one this API gave out.");
     let hex = cursor.strip_prefix(PREFIX).ok_or_else(invalid)?;
     if hex.len() % 2 != 0 || hex.len() > 128 {
         return Err(invalid());
@@ -50,7 +50,7 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
         None => Ok(20),
         Some(n) if (1..=100).contains(&n) => Ok(n),
         Some(n) => {
-            Err(ApiError::bad_request("invalid_limit", format!("limit must be from 1 to 100, not {n}.")))
+            Err(ApiError::new(ErrorCode::InvalidLimit, format!("limit must be from 1 to 100, not {n}.")))
         }
     }
 }

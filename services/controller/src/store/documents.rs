@@ -1,8 +1,11 @@
-use pkg_api::{Analysis, ScrapedPage};
+use pkg_api::{Analysis, KeyPhrase, Keyword, Readability, ScrapedPage, Sentiment};
 use pkg_service::db::Backend;
 use pkg_service::on_db;
 use pkg_service::sqlite::traced;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::Store;
 use super::cursor::{Page, paginate};
@@ -35,31 +38,69 @@ pub struct Document {
 impl Document {
     /// The API's view: JSON columns as JSON, plus a link to the trace that produced it.
     pub fn to_json(&self, grafana_url: &str) -> Value {
-        let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
-        json!({
-            "id": self.id,
-            "url": self.url,
-            "final_url": self.final_url,
-            "title": self.title,
-            "description": self.description,
-            "author": self.author,
-            "published_at": self.published_at,
-            "language": self.language,
-            "word_count": self.word_count,
-            "reading_time_s": self.reading_time_s,
-            "readability": parse(&self.readability),
-            "sentiment": parse(&self.sentiment),
-            "keywords": parse(&self.keywords),
-            "key_phrases": parse(&self.key_phrases),
-            "tags": parse(&self.tags),
-            "quality": self.quality,
-            "link_count": self.link_count,
-            "fetched_at": self.fetched_at,
-            "analyzed_at": self.analyzed_at,
-            "trace_id": self.trace_id,
-            "trace_url": self.trace_id.as_deref().map(|t| crate::trace_link::trace_url(grafana_url, t)),
-        })
+        serde_json::to_value(self.view(grafana_url)).unwrap_or(Value::Null)
     }
+
+    /// The API's view (the schema of the OpenAPI document): JSON columns as JSON (`null` if a
+    /// column does not parse), plus a link to the trace that produced it.
+    pub fn view(&self, grafana_url: &str) -> DocumentView {
+        fn parse<T: DeserializeOwned>(column: &str) -> Option<T> {
+            serde_json::from_str(column).ok()
+        }
+        DocumentView {
+            id: self.id.clone(),
+            url: self.url.clone(),
+            final_url: self.final_url.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            author: self.author.clone(),
+            published_at: self.published_at.clone(),
+            language: self.language.clone(),
+            word_count: self.word_count,
+            reading_time_s: self.reading_time_s,
+            readability: parse(&self.readability),
+            sentiment: parse(&self.sentiment),
+            keywords: parse(&self.keywords),
+            key_phrases: parse(&self.key_phrases),
+            tags: parse(&self.tags),
+            quality: self.quality,
+            link_count: self.link_count,
+            fetched_at: self.fetched_at.clone(),
+            analyzed_at: self.analyzed_at.clone(),
+            trace_id: self.trace_id.clone(),
+            trace_url: self.trace_id.as_deref().map(|t| crate::trace_link::trace_url(grafana_url, t)),
+        }
+    }
+}
+
+/// A stored document as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentView {
+    pub id: String,
+    /// The URL as submitted (normalised).
+    pub url: String,
+    /// The URL after redirects.
+    pub final_url: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub author: Option<String>,
+    pub published_at: Option<String>,
+    /// The analyzer's language code (`en`; `und` when undetermined).
+    pub language: String,
+    pub word_count: i64,
+    pub reading_time_s: i64,
+    pub readability: Option<Readability>,
+    pub sentiment: Option<Sentiment>,
+    pub keywords: Option<Vec<Keyword>>,
+    pub key_phrases: Option<Vec<KeyPhrase>>,
+    pub tags: Option<Vec<String>>,
+    /// 0..1.
+    pub quality: f64,
+    pub link_count: i64,
+    pub fetched_at: String,
+    pub analyzed_at: String,
+    pub trace_id: Option<String>,
+    pub trace_url: Option<String>,
 }
 
 pub struct NewDocument<'a> {
@@ -71,7 +112,7 @@ pub struct NewDocument<'a> {
     pub trace_id: Option<String>,
 }
 
-#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, serde::Serialize, sqlx::FromRow, ToSchema)]
 pub struct TagCount {
     pub tag: String,
     pub count: i64,

@@ -1,14 +1,18 @@
 use std::time::Duration;
 
+use pkg_api::ErrorDetail;
 use pkg_service::db::Backend;
 use pkg_service::on_db;
 use pkg_service::sqlite::traced;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::Store;
 use super::cursor::{Page, paginate};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     Queued,
     Running,
@@ -101,30 +105,61 @@ impl Job {
     }
 
     pub fn to_json(&self, grafana_url: &str) -> Value {
-        let error = match (&self.error_code, &self.error_message) {
-            (Some(code), Some(message)) => json!({ "code": code, "message": message }),
-            _ => Value::Null,
-        };
-        json!({
-            "id": self.id,
-            "url": self.url,
-            "force": self.force,
-            "status": self.status,
-            "attempts": self.attempts,
-            "max_attempts": self.max_attempts,
-            "error": error,
-            "document_id": self.document_id,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            // The process that ran (or runs) the latest attempt, and its lease while running.
-            "lease_owner": self.lease_owner,
-            "lease_until": self.lease_until,
-            "trace_id": self.trace_id(),
-            "trace_url": self.trace_id().map(|t| crate::trace_link::trace_url(grafana_url, t)),
-        })
+        serde_json::to_value(self.view(grafana_url)).unwrap_or(Value::Null)
     }
+
+    /// The API's view of the job (the schema of the OpenAPI document).
+    pub fn view(&self, grafana_url: &str) -> JobView {
+        let error = match (&self.error_code, &self.error_message) {
+            (Some(code), Some(message)) => Some(ErrorDetail { code: code.clone(), message: message.clone() }),
+            _ => None,
+        };
+        JobView {
+            id: self.id.clone(),
+            url: self.url.clone(),
+            force: self.force,
+            status: self.status(),
+            attempts: self.attempts,
+            max_attempts: self.max_attempts,
+            error,
+            document_id: self.document_id.clone(),
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+            started_at: self.started_at.clone(),
+            finished_at: self.finished_at.clone(),
+            lease_owner: self.lease_owner.clone(),
+            lease_until: self.lease_until.clone(),
+            trace_id: self.trace_id().map(str::to_owned),
+            trace_url: self.trace_id().map(|t| crate::trace_link::trace_url(grafana_url, t)),
+        }
+    }
+}
+
+/// A job as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobView {
+    pub id: String,
+    pub url: String,
+    pub force: bool,
+    pub status: JobStatus,
+    /// Attempts started so far.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    /// The latest failed attempt's error.
+    pub error: Option<ErrorDetail>,
+    /// The document of a succeeded job.
+    pub document_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// The process that ran (or runs) the latest attempt, and its lease while running.
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<String>,
+    /// The trace of the submitting request, which the job's spans join.
+    pub trace_id: Option<String>,
+    /// The trace in Grafana.
+    pub trace_url: Option<String>,
 }
 
 pub struct NewJob<'a> {

@@ -13,8 +13,8 @@ use pkg_service::db::{Backend, Migrations};
 use pkg_service::sqlite::DbSpans;
 
 pub use cursor::{decode_cursor, page_limit};
-pub use documents::{Document, NewDocument};
-pub use jobs::{Fence, JOBS_CHANNEL, Job, JobStats, JobStatus, NewJob, Submitted};
+pub use documents::{Document, DocumentView, NewDocument, TagCount};
+pub use jobs::{Fence, JOBS_CHANNEL, Job, JobStats, JobStatus, JobView, NewJob, Submitted};
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

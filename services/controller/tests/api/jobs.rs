@@ -195,7 +195,7 @@ async fn an_idempotency_key_makes_a_repeated_submission_return_the_first_job() {
 
     let other = json!({ "url": app.page("/rivers") });
     let reused = app.request_with("POST", "/api/v1/jobs", Some(other), &key).await;
-    assert_eq!((reused.status, reused.body["error"]["code"].as_str()), (422, Some("idempotency_key_reused")));
+    assert_eq!((reused.status, reused.body["error"]["code"].as_str()), (409, Some("idempotency_key_reused")));
     for bad in ["has space", &"k".repeat(201)] {
         let reply =
             app.request_with("POST", "/api/v1/jobs", Some(order.clone()), &[("Idempotency-Key", bad)]).await;

@@ -7,6 +7,7 @@ mod events;
 mod helpers;
 mod jobs;
 mod metrics;
+mod openapi;
 mod page;
 mod scrape;
 mod store_conformance;

@@ -1,31 +1,50 @@
-use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use jiff::Timestamp;
-use pkg_api::{ApiError, parse_id};
+use pkg_api::{ApiError, ErrorCode, parse_id};
 use pkg_service::store_failure;
 use pkg_tracing::InternalClient;
+use serde::Serialize;
 use tracing::Instrument as _;
+use utoipa::ToSchema;
 
 use super::AppState;
-use crate::input::ScheduleInput;
+use crate::input::{NewSchedule, ScheduleInput};
 use crate::runner::{run_span, trigger};
-use crate::store::{Updated, is_name_taken};
+use crate::store::{Schedule, ScheduleView, Updated, is_name_taken};
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/schedules",
+    operation_id = "list_schedules",
+    tag = "schedules",
+    summary = "Every schedule",
+    responses((status = 200, description = "The schedules", body = ScheduleList))
+)]
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let schedules = state.store.list().await.map_err(store_failure)?;
-    let items: Vec<_> = schedules.iter().map(|s| s.to_json()).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    let items = schedules.iter().map(Schedule::view).collect();
+    Ok(HttpResponse::Ok().json(ScheduleList { items }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/schedules",
+    operation_id = "create_schedule",
+    tag = "schedules",
+    summary = "Create a schedule",
+    request_body = NewSchedule,
+    responses((status = 201, description = "Created; `Location` names it", body = ScheduleView,
+        headers(("Location" = String, description = "/api/v1/schedules/{id}"))))
+)]
 pub async fn create(
     input: web::Json<ScheduleInput>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let input = input.into_inner();
     if input.version.is_some() {
-        return Err(ApiError::bad_request(
-            "invalid_version",
+        return Err(ApiError::new(
+            ErrorCode::InvalidVersion,
             "A new schedule has no version yet; send version only with PUT.",
         ));
     }
@@ -39,6 +58,15 @@ pub async fn create(
         .json(schedule.to_json()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/schedules/{id}",
+    operation_id = "get_schedule",
+    tag = "schedules",
+    summary = "One schedule",
+    params(("id" = uuid::Uuid, Path, description = "The schedule's id")),
+    responses((status = 200, description = "The schedule", body = ScheduleView))
+)]
 pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "schedule")?;
     pkg_tracing::mark_current_span("schedule.id", id.clone());
@@ -49,6 +77,16 @@ pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<Ht
 /// `PUT`: the whole definition is replaced; the next run is recomputed from now. With
 /// `version` (as last read), the replacement is compare-and-set: 409 `conflict` naming the
 /// current version if the schedule changed since.
+#[utoipa::path(
+    put,
+    path = "/api/v1/schedules/{id}",
+    operation_id = "replace_schedule",
+    tag = "schedules",
+    summary = "Replace a schedule's definition",
+    params(("id" = uuid::Uuid, Path, description = "The schedule's id")),
+    request_body = ScheduleInput,
+    responses((status = 200, description = "Replaced; the next run is recomputed from now", body = ScheduleView))
+)]
 pub async fn replace(
     id: web::Path<String>,
     input: web::Json<ScheduleInput>,
@@ -69,8 +107,7 @@ pub async fn replace(
         Updated::NotFound => return Err(not_found(&id)),
         Updated::Conflict(current) => {
             return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
+                ErrorCode::Conflict,
                 format!(
                     "Schedule {id} is at version {current}, not {}: it changed since you read it. Read it again and retry.",
                     expected.unwrap_or_default()
@@ -82,6 +119,15 @@ pub async fn replace(
     Ok(HttpResponse::Ok().json(schedule.to_json()))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/schedules/{id}",
+    operation_id = "delete_schedule",
+    tag = "schedules",
+    summary = "Delete a schedule",
+    params(("id" = uuid::Uuid, Path, description = "The schedule's id")),
+    responses((status = 204, description = "Deleted"))
+)]
 pub async fn delete(id: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "schedule")?;
     pkg_tracing::mark_current_span("schedule.id", id.clone());
@@ -94,6 +140,15 @@ pub async fn delete(id: web::Path<String>, state: web::Data<AppState>) -> Result
 
 /// `POST .../run`: runs the schedule now, inside this request's trace, and answers with the
 /// job the controller queued (or the controller's error).
+#[utoipa::path(
+    post,
+    path = "/api/v1/schedules/{id}/run",
+    operation_id = "run_schedule",
+    tag = "schedules",
+    summary = "Run a schedule now",
+    params(("id" = uuid::Uuid, Path, description = "The schedule's id")),
+    responses((status = 200, description = "The schedule after the run and the job the controller queued", body = RunOutcome))
+)]
 pub async fn run(
     id: web::Path<String>,
     state: web::Data<AppState>,
@@ -106,20 +161,31 @@ pub async fn run(
         .instrument(run_span(&schedule, false))
         .await?;
     let schedule = state.store.get(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "schedule": schedule.to_json(), "job": job })))
+    Ok(HttpResponse::Ok().json(RunOutcome { schedule: schedule.view(), job }))
+}
+
+/// Every schedule.
+#[derive(Serialize, ToSchema)]
+pub struct ScheduleList {
+    pub items: Vec<ScheduleView>,
+}
+
+/// `POST .../run`'s answer.
+#[derive(Serialize, ToSchema)]
+pub struct RunOutcome {
+    pub schedule: ScheduleView,
+    /// The controller's job, as `POST /api/v1/jobs` answered it.
+    #[schema(value_type = Object)]
+    pub job: serde_json::Value,
 }
 
 fn not_found(id: &str) -> ApiError {
-    ApiError::not_found("schedule_not_found", format!("There is no schedule {id}."))
+    ApiError::new(ErrorCode::ScheduleNotFound, format!("There is no schedule {id}."))
 }
 
 fn write_error(error: sqlx::Error, name: &str) -> ApiError {
     if is_name_taken(&error) {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "schedule_name_taken",
-            format!("A schedule named {name:?} exists already."),
-        )
+        ApiError::new(ErrorCode::ScheduleNameTaken, format!("A schedule named {name:?} exists already."))
     } else {
         store_failure(error)
     }

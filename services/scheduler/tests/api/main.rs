@@ -4,6 +4,7 @@
 mod events;
 mod helpers;
 mod metrics;
+mod openapi;
 mod runs;
 mod schedules;
 mod store_conformance;

@@ -1,6 +1,5 @@
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use pkg_api::{ApiError, ScrapeRequest, ScrapedPage};
+use pkg_api::{ApiError, ErrorCode, ScrapeRequest, ScrapedPage};
 use pkg_service::cpu_limit::CpuLimit;
 use pkg_tracing::ClientError;
 
@@ -10,6 +9,15 @@ use crate::metrics::ScraperMetrics;
 
 /// `POST /v1/scrape`: vet, fetch (following redirects), check it is HTML, extract off the
 /// executor. Bytes fetched and refusals (by code) are counted.
+#[utoipa::path(
+    post,
+    path = "/v1/scrape",
+    operation_id = "scrape_page",
+    tag = "scrape",
+    summary = "Fetch a page and extract it",
+    request_body = ScrapeRequest,
+    responses((status = 200, description = "The page, extracted", body = ScrapedPage))
+)]
 pub(crate) async fn scrape(
     body: web::Json<ScrapeRequest>,
     fetcher: web::Data<Fetcher>,
@@ -37,16 +45,14 @@ async fn scrape_page(
     metrics.fetched(fetched.body.len());
     if !fetched.status.is_success() {
         return Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "upstream_error",
+            ErrorCode::UpstreamError,
             format!("{} answered {}.", fetched.final_url, fetched.status),
         )
         .into());
     }
     if !looks_like_html(fetched.content_type.as_deref(), &fetched.body) {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "not_html",
+            ErrorCode::NotHtml,
             format!(
                 "{} is {}, not an HTML page.",
                 fetched.final_url,
@@ -62,8 +68,7 @@ async fn scrape_page(
             let (html, encoding) = crate::charset::decode(&fetched.body, fetched.content_type.as_deref());
             let e = crate::extract::extract(&html, fetched.final_url.url()).map_err(|too_complex| {
                 ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "page_too_complex",
+                    ErrorCode::PageTooComplex,
                     format!("{}: {too_complex}; it is not processed.", fetched.final_url),
                 )
             })?;
@@ -108,11 +113,9 @@ fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
 
 fn guard_error(error: GuardError) -> ApiError {
     match error {
-        GuardError::InvalidUrl(message) => ApiError::bad_request("invalid_url", message),
-        GuardError::Blocked(message) => ApiError::new(StatusCode::FORBIDDEN, "destination_blocked", message),
-        GuardError::Unresolvable { .. } => {
-            ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", format!("{error}."))
-        }
+        GuardError::InvalidUrl(message) => ApiError::new(ErrorCode::InvalidUrl, message),
+        GuardError::Blocked(message) => ApiError::new(ErrorCode::DestinationBlocked, message),
+        GuardError::Unresolvable { .. } => ApiError::new(ErrorCode::UpstreamError, format!("{error}.")),
     }
 }
 
@@ -120,17 +123,16 @@ fn fetch_error(error: FetchError) -> ApiError {
     match error {
         FetchError::Guard(e) => guard_error(e),
         FetchError::Client(ClientError::TooLarge { limit, .. }) => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "page_too_large",
+            ErrorCode::PageTooLarge,
             format!("The page is larger than the {limit} bytes the scraper reads."),
         ),
         FetchError::Client(e @ ClientError::Timeout { .. }) => {
-            ApiError::new(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", format!("The site {e}."))
+            ApiError::new(ErrorCode::UpstreamTimeout, format!("The site {e}."))
         }
         e @ FetchError::Deadline { .. } => {
-            ApiError::new(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", format!("The scrape {e}."))
+            ApiError::new(ErrorCode::UpstreamTimeout, format!("The scrape {e}."))
         }
-        other => ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", format!("{other}.")),
+        other => ApiError::new(ErrorCode::UpstreamError, format!("{other}.")),
     }
 }
 

@@ -4,4 +4,5 @@ mod events;
 mod helpers;
 mod limits;
 mod metrics;
+mod openapi;
 mod scrape;
