@@ -419,6 +419,41 @@ mod tests {
         );
     }
 
+    #[actix_web::test]
+    async fn a_served_table_answers_its_document_and_405_with_allow_for_other_methods() {
+        use actix_web::{App, test};
+        let app = test::init_service(
+            App::new()
+                .configure(|cfg| {
+                    let mut table = RouteTable::new(cfg);
+                    table.operation(Method::GET, "/things/{id}", &[PATH_ID], ok);
+                    table.serve_document(Doc::openapi());
+                })
+                .default_service(crate::default_service()),
+        )
+        .await;
+        let res = test::call_service(&app, test::TestRequest::get().uri("/things/1").to_request()).await;
+        assert_eq!(res.status().as_u16(), 200);
+        let req = test::TestRequest::default().method(Method::TRACE).uri("/things/1").to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status().as_u16(), 405);
+        assert_eq!(res.headers().get("allow").unwrap(), "GET");
+        let body: crate::ErrorBody = test::read_body_json(res).await;
+        assert_eq!(body.error.code, "method_not_allowed");
+        let res = test::call_service(&app, test::TestRequest::get().uri(DOCUMENT_PATH).to_request()).await;
+        assert_eq!(res.status().as_u16(), 200);
+        let served: Value = test::read_body_json(res).await;
+        assert_eq!(served, table_document());
+        let res = test::call_service(&app, test::TestRequest::get().uri("/elsewhere").to_request()).await;
+        assert_eq!(res.status().as_u16(), 404, "unknown paths stay 404 route_not_found");
+    }
+
+    fn table_document() -> Value {
+        let mut table = RouteTable::recording();
+        table.operation(Method::GET, "/things/{id}", &[PATH_ID], ok);
+        table.document(Doc::openapi()).document
+    }
+
     #[test]
     fn routes_outside_the_api_must_be_listed_as_such() {
         let mut table = RouteTable::recording();

@@ -77,10 +77,11 @@ for svc in controller:$CONTROLLER scraper:$SCRAPER analyzer:$ANALYZER scheduler:
   name=${svc%%:*}
   echo "--- schemathesis: $name"
   status=0
-  schemathesis run "http://127.0.0.1:${svc#*:}/openapi.json" \
+  # From the scratch directory: schemathesis keeps a `.schemathesis/` cache in its working directory.
+  (cd "$WORK" && schemathesis run "http://127.0.0.1:${svc#*:}/openapi.json" \
       --checks all \
       --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" --seed 15 --request-timeout 10 \
-      --generation-database none --suppress-health-check all --no-color > "$OUT/$name.out" 2>&1 || status=$?
+      --generation-database none --suppress-health-check all --no-color) > "$OUT/$name.out" 2>&1 || status=$?
   # The summary: operations, test cases generated, checks passed and failed.
   sed -n '/SUMMARY/,$p' "$OUT/$name.out"
   if [ "$status" -ne 0 ]; then
