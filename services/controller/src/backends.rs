@@ -82,13 +82,19 @@ impl Backend {
         let peer = self.client.peer_service();
         let text = String::from_utf8_lossy(&reply.body);
         let text: String = text.trim().chars().take(200).collect();
-        ApiError::new(self.callee.error, format!("{peer} ({}) answered {}: {text}", self.variable, reply.status))
+        ApiError::new(
+            self.callee.error,
+            format!("{peer} ({}) answered {}: {text}", self.variable, reply.status),
+        )
     }
 
     /// A 2xx body that is not what the store should send.
     pub fn unreadable(&self, what: impl std::fmt::Display) -> ApiError {
         let peer = self.client.peer_service();
-        ApiError::new(self.callee.error, format!("{peer} ({}) sent an unreadable answer: {what}.", self.variable))
+        ApiError::new(
+            self.callee.error,
+            format!("{peer} ({}) sent an unreadable answer: {what}.", self.variable),
+        )
     }
 }
 
