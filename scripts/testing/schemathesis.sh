@@ -16,6 +16,8 @@ ROOT=$(pwd)
 
 if [ -z "${SKEIN_IN_NETNS:-}" ]; then
   cargo build --locked --quiet -p skein-controller -p skein-scraper -p skein-analyzer -p skein-scheduler --bins
+  # The page's trace and service-map endpoints read from trace-view, as in run-local.sh.
+  cargo build --locked --quiet -p pkg-tracing --features harness --bin trace-view
   [ "$(id -u)" -eq 0 ] || { echo "schemathesis.sh: run as root (unshare -n needs it; CI runs as root)" >&2; exit 1; }
   exec env SKEIN_IN_NETNS=1 timeout --kill-after=10 "${SCHEMATHESIS_BUDGET_S:-170}" unshare -n -- "$0" "$@"
 fi
@@ -37,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 
 # A fresh namespace: every port is free.
-SITE=18090 CONTROLLER=18080 SCRAPER=18081 ANALYZER=18082 SCHEDULER=18083
+SITE=18090 CONTROLLER=18080 SCRAPER=18081 ANALYZER=18082 SCHEDULER=18083 TRACES=13200
 export OTEL_SDK_DISABLED=true OTEL_TRACES_EXPORTER=none LOG_FORMAT=json RUST_LOG=warn HOST=127.0.0.1
 python3 scripts/testing/schemathesis_site.py "$SITE" > "$WORK/site.log" 2>&1 &
 PIDS+=($!)
@@ -53,11 +55,16 @@ ready() { # NAME PORT
   done
   echo "schemathesis.sh: $1 did not become ready" >&2; tail -5 "$WORK/$1.log" >&2; exit 1
 }
+# trace-view answers Tempo's trace endpoint and the service graph: without it the controller's
+# page endpoints could only say 503 backend_not_configured.
+"$BIN/trace-view" --listen 127.0.0.1:14317 --http "127.0.0.1:$TRACES" > "$WORK/trace-view.log" 2>&1 &
+PIDS+=($!)
 start analyzer "$ANALYZER"
 start scraper "$SCRAPER" SCRAPER_ALLOW_HOSTS=127.0.0.1 SCRAPER_TIMEOUT_MS=3000 SCRAPER_DEADLINE_MS=5000
 ready analyzer "$ANALYZER"; ready scraper "$SCRAPER"
 start controller "$CONTROLLER" SCRAPER_URL="http://127.0.0.1:$SCRAPER" ANALYZER_URL="http://127.0.0.1:$ANALYZER" \
-  DATABASE_URL="sqlite://$WORK/controller.db" GRAFANA_URL=http://localhost:3000
+  DATABASE_URL="sqlite://$WORK/controller.db" GRAFANA_URL=http://localhost:3000 \
+  TEMPO_URL="http://127.0.0.1:$TRACES" TRACE_VIEW_URL="http://127.0.0.1:$TRACES"
 ready controller "$CONTROLLER"
 start scheduler "$SCHEDULER" CONTROLLER_URL="http://127.0.0.1:$CONTROLLER" DATABASE_URL="sqlite://$WORK/scheduler.db"
 ready scheduler "$SCHEDULER"

@@ -29,7 +29,14 @@ pub struct TraceWaterfall {
     operation_id = "get_trace",
     tag = "page",
     summary = "One trace as waterfall rows, from Tempo (TEMPO_URL) or trace-view",
-    params(("trace_id" = String, Path, description = "32 hexadecimal digits", pattern = "^[0-9a-fA-F]{32}$")),
+    params((
+        "trace_id" = String,
+        Path,
+        description = "32 hexadecimal digits, not all zero",
+        pattern = "^[0-9a-fA-F]*[1-9a-fA-F][0-9a-fA-F]*$",
+        min_length = 32,
+        max_length = 32
+    )),
     responses((status = 200, description = "The trace", body = TraceWaterfall))
 )]
 pub async fn get(
