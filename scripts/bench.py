@@ -285,6 +285,11 @@ def main():
         per_span = {m: float(n) for m, n in re.findall(r"^\s+(\S+)\s+([0-9.]+) ns per span", out, flags=re.M)}
         extra["span_ns"] = per_span["on"] - per_span["none"]
 
+        log("floor: the pipeline's parts alone (bench-floor)")
+        out = subprocess.run([os.path.join(BIN, "bench-floor")], capture_output=True, text=True, check=True).stdout
+        extra["floor"] = {k: float(v) for k, v in re.findall(r"(\w+)_us=([0-9.]+)", out.splitlines()[-1])}
+        log(f"    floor {extra['floor']['floor']:.0f} µs of CPU per request")
+
         log("metrics recording (bench-metrics, one thread)")
         extra["metrics"] = metrics_recording()
         log(f"    {extra['metrics']['server_request_ns']:.0f} ns per request, {extra['metrics']['client_call_ns']:.0f} ns per client call")
@@ -301,6 +306,7 @@ def report(results, extra):
     p50_add = mean(on, "p50") - mean(off, "p50")
     p99_add = mean(on, "p99") - mean(off, "p99")
     floor = extra["hello"]["rps"] / 4
+    pipeline_cpu_off = sum(statistics.mean(r["cpu_us"][n] for r in off) for n in ["controller", "scraper", "analyzer"])
     services = ["controller", "scraper", "analyzer", "scheduler"]
     startup = {s: max(r["startup"][s] for r in on + off) for s in services}
     idle = {s: max(r["idle"][s] for r in on) for s in services}
@@ -315,6 +321,9 @@ def report(results, extra):
         ("Throughput ratio, tracing on ÷ off (POST /api/v1/scrape, force)", f"{rps_on / rps_off:.3f} ({rps_on:.0f} vs {rps_off:.0f} req/s)", "≥ 0.95", verdict(rps_on / rps_off >= 0.95)),
         ("Added p50 latency with tracing", f"{p50_add:+.3f} ms", "≤ 0.1 ms", verdict(p50_add <= 0.1)),
         ("Added p99 latency with tracing", f"{p99_add:+.3f} ms", "(context)", ""),
+        ("Pipeline CPU per request, tracing off, all processes ÷ the floor (`bench-floor`: 4 hops + extraction + analysis + upsert)",
+         f"{pipeline_cpu_off / extra['floor']['floor']:.2f} ({pipeline_cpu_off:.0f} vs {extra['floor']['floor']:.0f} µs: hop {extra['floor']['hop']:.0f}, extract {extra['floor']['extract']:.0f}, analyze {extra['floor']['analyze']:.0f}, upsert {extra['floor']['upsert']:.0f})",
+         "≤ 1.5", verdict(pipeline_cpu_off / extra["floor"]["floor"] <= 1.5)),
         ("Pipeline ÷ (hello-world ÷ 4)", f"{rps_on / floor:.2f} (hello world {extra['hello']['rps']:.0f} req/s)", "≥ 0.5", verdict(rps_on / floor >= 0.5)),
         ("Spans dropped (default batch settings)",
          f"{max(0, round(dropped))} ({sum(r['received'] for r in on):.0f} received; requests × {on[0]['spans_per_request']:.1f} spans expected)",

@@ -16,5 +16,5 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 cargo build --release --locked --quiet -p skein-controller -p skein-scraper -p skein-analyzer -p skein-scheduler --bins
 cargo build --release --locked --quiet -p pkg-tracing --features harness --bin trace-view
-cargo build --release --locked --quiet -p skein-e2e --bin bench-hello --bin bench-site --bin bench-metrics
+cargo build --release --locked --quiet -p skein-e2e --bin bench-hello --bin bench-site --bin bench-metrics --bin bench-floor
 exec python3 scripts/bench.py "$@"
