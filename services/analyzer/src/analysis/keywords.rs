@@ -1,7 +1,8 @@
 //! Keywords by term frequency, key phrases by RAKE, and tags from the keywords.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
+use std::sync::{Mutex, OnceLock};
 
 use pkg_api::{KeyPhrase, Keyword};
 
@@ -13,7 +14,16 @@ use super::vocabulary::Vocabulary;
 pub struct StopWords(foldhash::HashSet<&'static str>);
 
 impl StopWords {
-    pub fn for_language(code: &str) -> Self {
+    /// The set for `code`, built once per language and kept: building it (a thousand or so
+    /// inserts) cost more than analysing a short page.
+    pub fn for_language(code: &str) -> &'static StopWords {
+        static BUILT: OnceLock<Mutex<HashMap<String, &'static StopWords>>> = OnceLock::new();
+        let mut built = BUILT.get_or_init(Mutex::default).lock().unwrap_or_else(|p| p.into_inner());
+        // A handful of languages at most (whatlang knows ~70): leaking each set once is bounded.
+        built.entry(code.to_owned()).or_insert_with(|| Box::leak(Box::new(Self::build(code))))
+    }
+
+    fn build(code: &str) -> Self {
         let mut set: foldhash::HashSet<&'static str> =
             stop_words::lookup("en").unwrap_or_default().iter().copied().collect();
         if code != "en"
