@@ -85,7 +85,7 @@ for svc in controller:$CONTROLLER scraper:$SCRAPER analyzer:$ANALYZER scheduler:
   echo "--- schemathesis: $name"
   status=0
   # From the scratch directory: schemathesis keeps a `.schemathesis/` cache in its working directory.
-  (cd "$WORK" && schemathesis run "http://127.0.0.1:${svc#*:}/openapi.json" \
+  (cd "$WORK" && schemathesis --config-file "$ROOT/scripts/testing/schemathesis.toml" run "http://127.0.0.1:${svc#*:}/openapi.json" \
       --checks all \
       --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" --seed 15 --request-timeout 10 \
       --generation-database none --suppress-health-check all --no-color) > "$OUT/$name.out" 2>&1 || status=$?
