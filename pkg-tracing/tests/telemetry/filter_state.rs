@@ -2,8 +2,15 @@
 //! `log::log_enabled!` after every query; through tracing-log that check leaves a per-layer
 //! filter verdict behind, and a span whose callsite every filter had cached as "always" used to
 //! read it and vanish from the export and the logs alike (tokio-rs/tracing#2519): on
-//! PostgreSQL, every job's `job.run` and the client spans under it. This test runs the real
-//! subscriber in-process — the only test of this binary that installs one.
+//! PostgreSQL, every job's `job.run` and the client spans under it.
+//!
+//! The same subscriber tells the `log` crate the most verbose level anything listens at, so a
+//! library's disabled `log::debug!` costs a comparison: html5ever logs every token it reads
+//! at DEBUG, and when the maximum said "anything" those records were formatted only to be
+//! filtered out — a quarter of the scraper's instructions per request.
+//!
+//! This test runs the real subscriber in-process — the only test of this binary that installs
+//! one, so both checks share it.
 
 use std::time::Instant;
 
@@ -13,7 +20,7 @@ use pkg_tracing::harness::Collector;
 use crate::helpers::PATIENCE;
 
 #[test]
-fn a_span_made_right_after_a_log_crate_level_check_is_exported() {
+fn a_span_made_right_after_a_log_crate_level_check_is_exported_and_log_is_told_the_level() {
     let collector = Collector::start().unwrap();
     let endpoint = collector.endpoint();
     let config = TelemetryConfig::from_lookup("filter-state", "test", false, |name| match name {
@@ -26,6 +33,15 @@ fn a_span_made_right_after_a_log_crate_level_check_is_exported() {
     })
     .unwrap();
     let guard = pkg_tracing::init_with(config).unwrap();
+
+    // Spans are exported at INFO and RUST_LOG says INFO: nothing listens below it.
+    assert_eq!(log::max_level(), log::LevelFilter::Info);
+    let mut formatted = false;
+    log::debug!(target: "html5ever::tokenizer", "{}", {
+        formatted = true;
+        "a token"
+    });
+    assert!(!formatted, "a DEBUG record of the log crate was formatted with RUST_LOG=info");
 
     let mut trace_ids = Vec::new();
     for round in 0..3 {
