@@ -148,19 +148,22 @@ impl<'a> RouteTable<'a> {
         &self.routes
     }
 
-    /// Builds the document from utoipa's and this table, and serves it at `GET /openapi.json`.
-    /// Disagreements between the two are logged here and fail each service's route test.
-    pub fn serve_document(mut self, generated: utoipa::openapi::OpenApi) {
-        let documented = self.document(generated);
-        for problem in &documented.problems {
-            tracing::error!(problem = %problem, "the OpenAPI document and the routes disagree");
-        }
-        let body = Bytes::from(serde_json::to_vec(&documented.document).unwrap_or_default());
+    /// Serves the document built from utoipa's (`generate`) and this table at
+    /// `GET /openapi.json`. It is built when asked for, not here: this runs once per worker at
+    /// start-up, and a document nobody fetches should cost neither start-up time nor resident
+    /// memory. Disagreements between the two are logged when it is built and fail each
+    /// service's route test.
+    pub fn serve_document(mut self, generate: fn() -> utoipa::openapi::OpenApi) {
         if let Some(cfg) = self.cfg.take() {
+            let routes = self.routes.clone();
             cfg.route(
                 DOCUMENT_PATH,
                 web::get().to(move || {
-                    let body = body.clone();
+                    let documented = document(generate(), &routes);
+                    for problem in &documented.problems {
+                        tracing::error!(problem = %problem, "the OpenAPI document and the routes disagree");
+                    }
+                    let body = Bytes::from(serde_json::to_vec(&documented.document).unwrap_or_default());
                     async move { HttpResponse::Ok().content_type("application/json").body(body) }
                 }),
             );
@@ -427,7 +430,7 @@ mod tests {
                 .configure(|cfg| {
                     let mut table = RouteTable::new(cfg);
                     table.operation(Method::GET, "/things/{id}", &[PATH_ID], ok);
-                    table.serve_document(Doc::openapi());
+                    table.serve_document(Doc::openapi);
                 })
                 .default_service(crate::default_service()),
         )

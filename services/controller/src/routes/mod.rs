@@ -131,7 +131,7 @@ struct ApiDoc;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let mut table = RouteTable::new(cfg);
     route_table(&mut table);
-    table.serve_document(ApiDoc::openapi());
+    table.serve_document(ApiDoc::openapi);
 }
 
 /// The document served at `/openapi.json`, and any disagreement between it and the routes.

@@ -47,7 +47,7 @@ async fn ready() -> actix_web::HttpResponse {
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     let mut table = RouteTable::new(cfg);
     route_table(&mut table);
-    table.serve_document(ApiDoc::openapi());
+    table.serve_document(ApiDoc::openapi);
 }
 
 /// The document served at `/openapi.json`, and any disagreement between it and the routes.
