@@ -44,7 +44,7 @@ pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<Ht
     let id = parse_id(&id, "document")?;
     pkg_tracing::mark_current_span("document.id", id.clone());
     let document = state.store.document(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
-    Ok(HttpResponse::Ok().json(document.to_json(&state.grafana_url)))
+    Ok(HttpResponse::Ok().json(document.view(&state.grafana_url)))
 }
 
 /// `DELETE /api/v1/documents/{id}`: 204, or 404 if there was none.

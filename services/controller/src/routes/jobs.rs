@@ -66,7 +66,7 @@ pub async fn submit(
     pkg_tracing::mark_current_span("job.id", job.id.clone());
     Ok(response
         .insert_header((LOCATION, format!("/api/v1/jobs/{}", job.id)))
-        .json(job.to_json(&state.grafana_url)))
+        .json(job.view(&state.grafana_url)))
 }
 
 /// `POST /api/v1/jobs`'s header, as documented.
@@ -110,7 +110,7 @@ pub async fn get(id: web::Path<String>, state: web::Data<AppState>) -> Result<Ht
     let id = parse_id(&id, "job")?;
     pkg_tracing::mark_current_span("job.id", id.clone());
     let job = state.store.job(&id).await.map_err(store_failure)?.ok_or_else(|| not_found(&id))?;
-    Ok(HttpResponse::Ok().json(job.to_json(&state.grafana_url)))
+    Ok(HttpResponse::Ok().json(job.view(&state.grafana_url)))
 }
 
 /// `GET /api/v1/jobs?status=&limit=&cursor=`, newest first.
@@ -162,7 +162,7 @@ pub async fn cancel(id: web::Path<String>, state: web::Data<AppState>) -> Result
     if let Some(job) = state.store.cancel_job(&id).await.map_err(store_failure)? {
         tracing::event!(name: "job.cancelled", tracing::Level::INFO, job.id = %job.id, job.attempts = job.attempts);
         state.queue.publish(crate::jobs::JobEvent::status(&job));
-        return Ok(HttpResponse::Ok().json(job.to_json(&state.grafana_url)));
+        return Ok(HttpResponse::Ok().json(job.view(&state.grafana_url)));
     }
     match state.store.job(&id).await.map_err(store_failure)? {
         None => Err(not_found(&id)),

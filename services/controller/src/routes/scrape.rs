@@ -32,6 +32,7 @@ pub async fn scrape(
     let outcome = pipeline::run(&downstream, &state.store, &url, order.force, |_| {}).await;
     metrics.scrape_outcome(outcome.as_ref().map_or_else(|e| e.code(), |_| "ok"));
     let outcome = outcome?;
-    let body = outcome.document.to_json(&state.grafana_url);
+    // The typed view straight to the body: no `serde_json::Value` tree in between.
+    let body = outcome.document.view(&state.grafana_url);
     Ok(if outcome.created { HttpResponse::Created().json(body) } else { HttpResponse::Ok().json(body) })
 }

@@ -4,7 +4,6 @@ use pkg_service::on_db;
 use pkg_service::sqlite::traced;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::Store;
@@ -36,11 +35,6 @@ pub struct Document {
 }
 
 impl Document {
-    /// The API's view: JSON columns as JSON, plus a link to the trace that produced it.
-    pub fn to_json(&self, grafana_url: &str) -> Value {
-        serde_json::to_value(self.view(grafana_url)).unwrap_or(Value::Null)
-    }
-
     /// The API's view (the schema of the OpenAPI document): JSON columns as JSON (`null` if a
     /// column does not parse), plus a link to the trace that produced it.
     pub fn view(&self, grafana_url: &str) -> DocumentView {

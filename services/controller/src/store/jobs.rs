@@ -5,7 +5,6 @@ use pkg_service::db::Backend;
 use pkg_service::on_db;
 use pkg_service::sqlite::traced;
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::Store;
@@ -102,10 +101,6 @@ impl Job {
     /// The trace the job belongs to: the one of the request that submitted it.
     pub fn trace_id(&self) -> Option<&str> {
         self.traceparent.as_deref().and_then(|tp| tp.split('-').nth(1)).filter(|t| t.len() == 32)
-    }
-
-    pub fn to_json(&self, grafana_url: &str) -> Value {
-        serde_json::to_value(self.view(grafana_url)).unwrap_or(Value::Null)
     }
 
     /// The API's view of the job (the schema of the OpenAPI document).
