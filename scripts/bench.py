@@ -75,7 +75,9 @@ def rss_mb(pid):
 class Stack:
     """The four services (release builds) wired together, with fresh data."""
 
-    def __init__(self, tracing, logdir):
+    def __init__(self, tracing, logdir, wrap=(), bin_dir=BIN, ready_timeout=30.0):
+        """`wrap` prefixes each service's command (a profiler); `bin_dir` holds the services'
+        binaries (another build of Skein, to compare against)."""
         self.data = tempfile.mkdtemp(prefix="skein-bench-")
         self.procs, self.startup = {}, {}
         env = dict(os.environ, HOST="127.0.0.1", LOG_FORMAT="json", RUST_LOG="warn",
@@ -96,9 +98,10 @@ class Stack:
         for name in ["analyzer", "scraper", "controller", "scheduler"]:
             out = open(os.path.join(logdir, f"{name}-{'on' if tracing else 'off'}.log"), "ab")
             started = time.perf_counter()
-            proc = subprocess.Popen([os.path.join(BIN, name)], env=dict(env, PORT=str(PORTS[name]), **extra[name]),
+            command = [*[part.replace("{name}", name) for part in wrap], os.path.join(bin_dir, name)]
+            proc = subprocess.Popen(command, env=dict(env, PORT=str(PORTS[name]), **extra[name]),
                                     stdout=out, stderr=subprocess.STDOUT)
-            wait_http(PORTS[name], "/ready")
+            wait_http(PORTS[name], "/ready", timeout=ready_timeout)
             self.startup[name] = (time.perf_counter() - started) * 1000
             self.procs[name] = proc
 
