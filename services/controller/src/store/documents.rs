@@ -204,7 +204,10 @@ impl Store {
                  SELECT $1, value FROM jsonb_array_elements_text(CAST($2 AS JSONB)) WHERE true ON CONFLICT DO NOTHING"
             }
         };
-        let write = async {
+        // Boxed: with both engines' queries and twenty bindings this future is ~20 KB, and
+        // unboxed it made every future awaiting it (the pipeline's, the request handler's) as
+        // big, copied whole each time one of them moved (actix boxes the handler's).
+        let write = Box::pin(async {
             on_db!(
                 &self.db,
                 write | pool | {
@@ -241,7 +244,7 @@ impl Store {
                     Ok(document)
                 }
             )
-        };
+        });
         // An update keeps the row's id; only an insert stores the id made here.
         traced(span, write).await.map(|document| {
             let inserted = document.id == id;
