@@ -11,6 +11,7 @@ it, which is what the CPU-time table of the load run adds.
 `--before DIR`: also measure the services built in DIR (a release target dir of an older
 commit) with the same harness, and print both. BENCH_INSTR_REQUESTS (200) sets the count.
 """
+import datetime
 import glob
 import http.client
 import json
@@ -131,8 +132,31 @@ def main():
                 runs[(label, tracing)] = measure(bin_dir, tracing, f"{outdir}/{label}")
     finally:
         site.terminate()
-    print(report(runs, before_dir is not None))
+    table = report(runs, before_dir is not None)
+    print(table)
     print(f"callgrind dumps: {outdir}")
+    write_section(table, before_dir)
+
+
+def write_section(table, before_dir):
+    """Keeps the figures in BENCHMARKS.md between their own markers (bench.py keeps them)."""
+    against = f" The \"before\" columns are the build in `{before_dir}`." if before_dir else ""
+    section = f"""<!-- instructions:start -->
+## Instructions per request ({datetime.date.today().isoformat()})
+
+`scripts/bench.sh instructions`: each service under callgrind, one keep-alive client, a fixed
+number of sequential pipeline requests; the same count on every run, where CPU seconds drift
+±15 %.{against}
+
+{table}
+<!-- instructions:end -->
+"""
+    path = os.path.join(bench.ROOT, "BENCHMARKS.md")
+    doc = open(path).read() if os.path.exists(path) else "# Skein benchmarks\n"
+    doc = re.sub(r"<!-- instructions:start -->.*<!-- instructions:end -->\n", "", doc, flags=re.S)
+    with open(path, "w") as f:
+        f.write(doc.rstrip() + "\n\n" + section)
+    print("updated BENCHMARKS.md")
 
 
 def report(runs, with_before):
