@@ -62,3 +62,20 @@ pub async fn settled_trace(collector: &Collector, trace_id: &str, expected: &[&s
         last = count;
     }
 }
+
+/// Every span received once the exporters have flushed: the count unchanged across 300 ms
+/// (three batch delays of the test stacks). Read right after the last request ends, a client
+/// span can be in while its server half still waits in the callee's batch, and the service
+/// graph would draw that call as one to an uninstrumented peer.
+pub async fn settled_spans(collector: &Collector) -> Vec<RecordedSpan> {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let mut last = collector.spans().len();
+    loop {
+        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+        let spans = collector.spans();
+        if spans.len() == last || std::time::Instant::now() > deadline {
+            return spans;
+        }
+        last = spans.len();
+    }
+}

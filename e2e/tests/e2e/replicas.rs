@@ -13,7 +13,7 @@ use pkg_tracing::harness::{
 use serde_json::{Value, json};
 use skein_e2e::{CountingSite, PATIENCE, start_service, wait_ready};
 
-use crate::helpers::{TempDir, call, temp_dir};
+use crate::helpers::{TempDir, call, settled_spans, temp_dir};
 
 /// Short, so takeovers happen within the test's time; renewed every third.
 const LEASE: Duration = Duration::from_secs(2);
@@ -265,7 +265,7 @@ async fn jobs_run_once(engine: Engine, replicas: usize) {
         LEASE.as_millis()
     );
 
-    let spans = p.collector.spans();
+    let spans = settled_spans(&p.collector).await;
     if replicas > 1 {
         stale_worker_is_fenced(&mut p).await;
     }
