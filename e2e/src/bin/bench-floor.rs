@@ -4,7 +4,7 @@
 //!            ends in this process over loopback, carrying the page's text as the pipeline does
 //!   extract  the scraper's html5ever extraction of the benchmark page
 //!   analyze  the analyzer's analysis of that page's text
-//!   upsert   one document upsert transaction into SQLite (the controller's store)
+//!   upsert   one document upsert into SQLite (the controller's store: one statement)
 //! floor = 4 × hop + extract + analyze + upsert (a pipeline request is four hops: client →
 //! controller → scraper → site, controller → analyzer). `scripts/bench.py` runs it in the same
 //! run as the pipeline load and prints the ratio; the output's last line is machine-readable.
@@ -57,7 +57,7 @@ fn main() {
     println!("  hop (awc call + actix answer)  {hop:>8.1}  × 4");
     println!("  extract (html5ever)            {extract:>8.1}");
     println!("  analyze                        {analyze:>8.1}");
-    println!("  upsert (SQLite transaction)    {upsert:>8.1}");
+    println!("  upsert (SQLite, one statement)  {upsert:>8.1}");
     println!("  floor                          {floor:>8.1}");
     println!(
         "floor_us={floor:.1} hop_us={hop:.1} extract_us={extract:.1} analyze_us={analyze:.1} upsert_us={upsert:.1}"

@@ -1,5 +1,4 @@
 use pkg_api::{Analysis, KeyPhrase, Keyword, Readability, ScrapedPage, Sentiment};
-use pkg_service::db::Backend;
 use pkg_service::on_db;
 use pkg_service::sqlite::traced;
 use serde::Serialize;
@@ -182,7 +181,6 @@ impl Store {
     pub async fn upsert_document(&self, new: NewDocument<'_>) -> Result<(Document, bool), sqlx::Error> {
         let a = new.analysis;
         let id = uuid::Uuid::now_v7().to_string();
-        let tags: Vec<String> = a.tags.clone();
         let span = self.spans.span("INSERT", "documents");
         let sql = concat!("INSERT INTO documents (", document_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
              ON CONFLICT(url) DO UPDATE SET final_url = excluded.final_url, title = excluded.title,
@@ -193,26 +191,17 @@ impl Store {
                link_count = excluded.link_count, fetched_at = excluded.fetched_at, analyzed_at = excluded.analyzed_at,
                trace_id = excluded.trace_id
              RETURNING ", document_columns!());
-        // Tags in one statement, so the write transaction stays short; JSON differs by engine.
-        // (`WHERE true`: SQLite's parser needs it between a SELECT and ON CONFLICT.)
-        let tags_sql = match &self.db {
-            Backend::Sqlite(_) => {
-                "INSERT INTO document_tags (document_id, tag) SELECT $1, value FROM json_each($2) WHERE true ON CONFLICT DO NOTHING"
-            }
-            Backend::Postgres(_) => {
-                "INSERT INTO document_tags (document_id, tag) \
-                 SELECT $1, value FROM jsonb_array_elements_text(CAST($2 AS JSONB)) WHERE true ON CONFLICT DO NOTHING"
-            }
-        };
-        // Boxed: with both engines' queries and twenty bindings this future is ~20 KB, and
-        // unboxed it made every future awaiting it (the pipeline's, the request handler's) as
+        // Boxed: with both engines' queries and twenty bindings this future is kilobytes (it
+        // was ~20 KB with the transaction), and unboxed it made every future awaiting it (the pipeline's, the request handler's) as
         // big, copied whole each time one of them moved (actix boxes the handler's).
         let write = Box::pin(async {
             on_db!(
                 &self.db,
                 write | pool | {
-                    let mut tx = pool.begin().await?;
-                    let document: Document = sqlx::query_as(sql)
+                    // One statement: the database copies the tags into document_tags (a
+                    // trigger, migrations 0003 on SQLite and 0002 on PostgreSQL) inside the
+                    // statement's own transaction.
+                    sqlx::query_as::<_, Document>(sql)
                         .bind(&id)
                         .bind(new.url)
                         .bind(&new.page.final_url)
@@ -227,21 +216,14 @@ impl Store {
                         .bind(to_json(&a.sentiment))
                         .bind(to_json(&a.keywords))
                         .bind(to_json(&a.key_phrases))
-                        .bind(to_json(&tags))
+                        .bind(to_json(&a.tags))
                         .bind(a.quality)
                         .bind(new.page.links.len() as i64)
                         .bind(&new.fetched_at)
                         .bind(&new.analyzed_at)
                         .bind(&new.trace_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    sqlx::query("DELETE FROM document_tags WHERE document_id = $1")
-                        .bind(&document.id)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(tags_sql).bind(&document.id).bind(to_json(&tags)).execute(&mut *tx).await?;
-                    tx.commit().await?;
-                    Ok(document)
+                        .fetch_one(pool)
+                        .await
                 }
             )
         });

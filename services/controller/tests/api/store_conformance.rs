@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use pkg_service::test_postgres::TestPostgres;
 use pkg_tracing::harness::{SpanKind, TempDir, temp_dir};
-use skein_controller::store::{Fence, NewJob, Store, Submitted};
+use skein_controller::store::{Fence, NewDocument, NewJob, Store, Submitted};
 
 use crate::helpers::{PATIENCE, settings, spawn_analyzer, spawn_app_with, spawn_scraper};
 
@@ -47,6 +47,7 @@ on_both_engines!(
     an_idempotency_key_stores_one_job,
     concurrent_claimers_never_share_a_job,
     a_job_runs_end_to_end_with_database_spans_naming_the_engine,
+    a_documents_tags_follow_each_scrape_and_go_with_it,
 );
 
 fn new_job<'a>(url: &'a str, key: Option<&'a str>, max_attempts: u32) -> NewJob<'a> {
@@ -222,4 +223,78 @@ async fn a_job_runs_end_to_end_with_database_spans_naming_the_engine(engine: Eng
     } else {
         assert_eq!(db.attr("server.address"), None, "an embedded database has no server");
     }
+}
+
+/// The tag index (document_tags, kept by a trigger from the `tags` column) follows the
+/// document: a second scrape of the same URL with other tags replaces the first one's, the
+/// listing by tag and the tag counts agree with the stored column, and a deleted document's
+/// tags go with it.
+async fn a_documents_tags_follow_each_scrape_and_go_with_it(engine: Engine) {
+    let (url, _dir) = engine.database();
+    let store = Store::open(&url).await.unwrap();
+    let page = |text: &str| pkg_api::ScrapedPage {
+        url: "http://site.test/a".into(),
+        final_url: "http://site.test/a".into(),
+        status: 200,
+        content_type: "text/html".into(),
+        title: Some("A".into()),
+        description: None,
+        author: None,
+        published_at: None,
+        lang: None,
+        text: text.into(),
+        links: Vec::new(),
+        fetch_ms: 1,
+    };
+    let store_scrape = |text: &'static str| {
+        let store = &store;
+        async move {
+            let (page, analysis) = (page(text), skein_analyzer::analysis::analyze(text));
+            let new = NewDocument {
+                url: "http://site.test/a",
+                page: &page,
+                analysis: &analysis,
+                fetched_at: pkg_service::time::now(),
+                analyzed_at: pkg_service::time::now(),
+                trace_id: None,
+            };
+            let (document, inserted) = store.upsert_document(new).await.unwrap();
+            (document, inserted, analysis.tags)
+        }
+    };
+    let tagged = |tag: String| {
+        let store = &store;
+        async move { store.documents(Some(&tag), None, 10).await.unwrap().items.len() }
+    };
+
+    let gardens = "Gardens need water. Gardens need soil, seeds and water. Gardeners water gardens daily.";
+    let (first, inserted, first_tags) = store_scrape(gardens).await;
+    assert!(inserted);
+    assert!(!first_tags.is_empty(), "the analyzer tags this text: {first_tags:?}");
+    for tag in &first_tags {
+        assert_eq!(tagged(tag.clone()).await, 1, "listed under {tag}");
+    }
+
+    let engines = "Engines burn fuel. Engines need oil, pistons and fuel. Mechanics tune engines weekly.";
+    let (second, inserted, second_tags) = store_scrape(engines).await;
+    assert!(!inserted, "the same URL is updated");
+    assert_eq!(second.id, first.id, "an update keeps the id");
+    let gone: Vec<&String> = first_tags.iter().filter(|t| !second_tags.contains(t)).collect();
+    assert!(!gone.is_empty(), "the two texts share every tag: {first_tags:?} {second_tags:?}");
+    for tag in gone {
+        assert_eq!(tagged(tag.clone()).await, 0, "{tag} went with the first scrape");
+    }
+    for tag in &second_tags {
+        assert_eq!(tagged(tag.clone()).await, 1, "listed under {tag}");
+    }
+    let counts: Vec<(String, i64)> =
+        store.tags().await.unwrap().into_iter().map(|t| (t.tag, t.count)).collect();
+    let mut expected: Vec<(String, i64)> = second_tags.iter().map(|t| (t.clone(), 1)).collect();
+    expected.sort();
+    let mut counted = counts.clone();
+    counted.sort();
+    assert_eq!(counted, expected, "the tag counts are the stored document's tags, once each");
+
+    assert!(store.delete_document(&first.id).await.unwrap());
+    assert!(store.tags().await.unwrap().is_empty(), "a deleted document's tags go with it");
 }
