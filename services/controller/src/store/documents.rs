@@ -191,9 +191,9 @@ impl Store {
                link_count = excluded.link_count, fetched_at = excluded.fetched_at, analyzed_at = excluded.analyzed_at,
                trace_id = excluded.trace_id
              RETURNING ", document_columns!());
-        // Boxed: with both engines' queries and twenty bindings this future is kilobytes (it
-        // was ~20 KB with the transaction), and unboxed it made every future awaiting it (the pipeline's, the request handler's) as
-        // big, copied whole each time one of them moved (actix boxes the handler's).
+        // Boxed: with both engines' queries and twenty bindings this future is kilobytes (~20
+        // KB with the old transaction), and unboxed it made every future awaiting it (the
+        // pipeline's, the request handler's) as big, copied whole each time one of them moved.
         let write = Box::pin(async {
             on_db!(
                 &self.db,

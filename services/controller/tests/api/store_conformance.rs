@@ -287,12 +287,11 @@ async fn a_documents_tags_follow_each_scrape_and_go_with_it(engine: Engine) {
     for tag in &second_tags {
         assert_eq!(tagged(tag.clone()).await, 1, "listed under {tag}");
     }
-    let counts: Vec<(String, i64)> =
+    let mut counted: Vec<(String, i64)> =
         store.tags().await.unwrap().into_iter().map(|t| (t.tag, t.count)).collect();
+    counted.sort();
     let mut expected: Vec<(String, i64)> = second_tags.iter().map(|t| (t.clone(), 1)).collect();
     expected.sort();
-    let mut counted = counts.clone();
-    counted.sort();
     assert_eq!(counted, expected, "the tag counts are the stored document's tags, once each");
 
     assert!(store.delete_document(&first.id).await.unwrap());
