@@ -54,6 +54,10 @@ pub struct TelemetryConfig {
     pub sdk_disabled: bool,
     pub exporter: ExporterKind,
     pub otlp_endpoint: String,
+    /// `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`: sent with every export (say, a tenant id).
+    pub otlp_headers: Vec<(String, String)>,
+    /// `OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT`: the longest one export may take.
+    pub otlp_timeout: Duration,
     pub sampler: SamplerConfig,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -116,6 +120,9 @@ impl TelemetryConfig {
             None => DEFAULT_OTLP_ENDPOINT.to_owned(),
             Some((variable, value)) => parse_endpoint(variable, &value)?,
         };
+        let otlp_headers = crate::otlp::settings::headers(&get)?;
+        let otlp_timeout = crate::otlp::settings::timeout(&get)?;
+        crate::otlp::settings::check_compression(&get)?;
         let sampler = parse_sampler(get("OTEL_TRACES_SAMPLER"), get("OTEL_TRACES_SAMPLER_ARG"))?;
         for variable in BSP_INTEGER_VARIABLES {
             if let Some(value) = get(variable) {
@@ -158,6 +165,8 @@ impl TelemetryConfig {
             sdk_disabled,
             exporter,
             otlp_endpoint,
+            otlp_headers,
+            otlp_timeout,
             sampler,
             log_format,
             log_filter,

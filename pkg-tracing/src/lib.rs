@@ -23,6 +23,7 @@ mod exporter;
 mod logs;
 pub mod metrics;
 mod middleware;
+mod otlp;
 mod propagation;
 mod resource;
 mod telemetry;

@@ -7,7 +7,6 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::trace::noop::NoopTracer;
-use opentelemetry_otlp::{WithExportConfig as _, WithTonicConfig as _};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
@@ -23,6 +22,7 @@ use crate::ask_every_time::AskEveryTime;
 use crate::config::{ConfigError, ExporterKind, LogFormat, SamplerConfig, TelemetryConfig};
 use crate::exporter::{ConsoleExporter, ExportStats, OnRuntime};
 use crate::logs::{JsonLines, NoSpanFields};
+use crate::otlp::OtlpExporter;
 
 /// Crates whose own spans and events must never become exported spans: they carry the export
 /// itself, and tracing them would feed every export back into the next one.
@@ -172,19 +172,14 @@ fn build_provider(
                 .build()
                 .map_err(InitError::Runtime)?;
             let exporter = {
+                // The channel's worker task is spawned on the runtime it is built in.
                 let _entered = runtime.enter();
-                opentelemetry_otlp::SpanExporter::builder()
-                    .with_tonic()
-                    .with_endpoint(config.otlp_endpoint.clone())
-                    // One try per batch. The SDK's retries re-encode the whole batch on every
-                    // attempt; against a collector that is down that is CPU spent on nothing,
-                    // and `OnRuntime`'s breaker already stops trying until a cooldown is over.
-                    .with_retry_policy(opentelemetry_otlp::RetryPolicy::disabled())
-                    .build()
-                    .map_err(|e| InitError::Exporter {
-                        endpoint: config.otlp_endpoint.clone(),
-                        message: e.to_string(),
-                    })?
+                // One try per batch, no retries: against a collector that is down a retry is
+                // CPU spent on nothing, and `OnRuntime`'s breaker stops trying until a
+                // cooldown is over.
+                OtlpExporter::new(&config.otlp_endpoint, &config.otlp_headers, config.otlp_timeout).map_err(
+                    |message| InitError::Exporter { endpoint: config.otlp_endpoint.clone(), message },
+                )?
             };
             let exporter = OnRuntime::new(exporter, runtime.handle().clone(), Arc::clone(&guard.stats));
             guard.runtime = Some(runtime);

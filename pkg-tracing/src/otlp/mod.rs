@@ -1,0 +1,12 @@
+//! Skein's OTLP/gRPC span exporter: the batch encoded straight from the SDK's `SpanData`
+//! ([`encode`]) and sent as `opentelemetry.proto.collector.trace.v1.TraceService/Export` over
+//! tonic ([`grpc`]). It replaces opentelemetry-otlp's exporter, which cost more CPU per span
+//! on its export thread than the span cost where it was recorded (BENCHMARKS.md, "Tracing's
+//! share under load").
+
+mod encode;
+mod grpc;
+pub(crate) mod settings;
+mod wire;
+
+pub(crate) use grpc::OtlpExporter;
