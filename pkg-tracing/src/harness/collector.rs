@@ -15,12 +15,11 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use tokio::sync::{Notify, oneshot};
 use tonic::transport::server::TcpIncoming;
 
-use super::span::{self, RecordedSpan};
+use super::counting::CountingService;
+use super::span::RecordedSpan;
 
 #[derive(Default)]
 struct Store {
-    /// False: count spans, keep none (for load runs of millions of spans).
-    keep: bool,
     counts: Mutex<BTreeMap<String, u64>>,
     spans: Mutex<Vec<RecordedSpan>>,
     last_arrival: Mutex<HashMap<String, Instant>>,
@@ -41,16 +40,6 @@ impl TraceService for Receiver {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        if !self.0.keep {
-            // Count straight from the protobuf: a load run's receiver must cost next to nothing
-            // on the machine it shares with the services it measures.
-            let mut counts = self.0.counts.lock().unwrap_or_else(|p| p.into_inner());
-            for resource_spans in &request.get_ref().resource_spans {
-                let n: usize = resource_spans.scope_spans.iter().map(|s| s.spans.len()).sum();
-                *counts.entry(span::service_name(resource_spans)).or_default() += n as u64;
-            }
-            return Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }));
-        }
         let spans = RecordedSpan::from_request(request.get_ref());
         {
             let mut counts = self.0.counts.lock().unwrap_or_else(|p| p.into_inner());
@@ -101,17 +90,35 @@ impl Collector {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let store = Arc::new(Store { keep, ..Store::default() });
+        let store = Arc::new(Store::default());
         let (stop, stopped) = oneshot::channel::<()>();
         let receiver = Receiver(Arc::clone(&store));
+        let counter = {
+            let store = Arc::clone(&store);
+            CountingService(Arc::new(move |service: &str, n: u64| {
+                let mut counts = store.counts.lock().unwrap_or_else(|p| p.into_inner());
+                match counts.get_mut(service) {
+                    Some(count) => *count += n,
+                    None => {
+                        counts.insert(service.to_owned(), n);
+                    }
+                }
+            }))
+        };
         let thread = std::thread::Builder::new().name("otlp-collector".into()).spawn(move || {
             runtime.block_on(async move {
                 let listener = match tokio::net::TcpListener::from_std(listener) {
                     Ok(l) => l,
                     Err(e) => return eprintln!("collector: cannot use the listener: {e}"),
                 };
-                let served = tonic::transport::Server::builder()
-                    .add_service(TraceServiceServer::new(receiver))
+                // Keeping spans decodes them into structs; counting only walks the bytes.
+                let mut server = tonic::transport::Server::builder();
+                let router = if keep {
+                    server.add_service(TraceServiceServer::new(receiver))
+                } else {
+                    server.add_service(counter)
+                };
+                let served = router
                     .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
                         let _ = stopped.await;
                     })

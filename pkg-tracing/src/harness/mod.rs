@@ -12,6 +12,7 @@
 //! * [`test_telemetry`] — the real telemetry pipeline for in-process tests.
 
 mod collector;
+mod counting;
 mod graph;
 mod http_api;
 pub mod openmetrics;

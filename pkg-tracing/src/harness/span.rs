@@ -154,16 +154,6 @@ impl RecordedSpan {
     }
 }
 
-/// The `service.name` of a batch's resource, without decoding the spans.
-pub(crate) fn service_name(resource_spans: &opentelemetry_proto::tonic::trace::v1::ResourceSpans) -> String {
-    resource_spans
-        .resource
-        .as_ref()
-        .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
-        .map(|kv| value(kv.value.as_ref()).to_string())
-        .unwrap_or_default()
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

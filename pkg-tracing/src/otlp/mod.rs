@@ -7,6 +7,6 @@
 mod encode;
 mod grpc;
 pub(crate) mod settings;
-mod wire;
+pub(crate) mod wire;
 
 pub(crate) use grpc::OtlpExporter;

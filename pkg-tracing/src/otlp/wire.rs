@@ -5,17 +5,17 @@
 //! except where the caller says otherwise (a `oneof` member is always written).
 
 /// Wire types.
-pub(super) const VARINT: u8 = 0;
-pub(super) const FIXED64: u8 = 1;
-pub(super) const LEN: u8 = 2;
-pub(super) const FIXED32: u8 = 5;
+pub(crate) const VARINT: u8 = 0;
+pub(crate) const FIXED64: u8 = 1;
+pub(crate) const LEN: u8 = 2;
+pub(crate) const FIXED32: u8 = 5;
 
-pub(super) fn varint_len(value: u64) -> usize {
+pub(crate) fn varint_len(value: u64) -> usize {
     // 7 bits per byte; zero still takes one.
     (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
-pub(super) fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
+pub(crate) fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         buf.push(value as u8 | 0x80);
         value >>= 7;
@@ -27,47 +27,47 @@ fn key(field: u32, wire_type: u8) -> u64 {
     (u64::from(field) << 3) | u64::from(wire_type)
 }
 
-pub(super) fn tag_len(field: u32) -> usize {
+pub(crate) fn tag_len(field: u32) -> usize {
     varint_len(key(field, 0))
 }
 
-pub(super) fn put_tag(buf: &mut Vec<u8>, field: u32, wire_type: u8) {
+pub(crate) fn put_tag(buf: &mut Vec<u8>, field: u32, wire_type: u8) {
     put_varint(buf, key(field, wire_type));
 }
 
 /// A length-delimited field (string, bytes or message) whose payload is `len` bytes.
-pub(super) fn len_field_len(field: u32, len: usize) -> usize {
+pub(crate) fn len_field_len(field: u32, len: usize) -> usize {
     tag_len(field) + varint_len(len as u64) + len
 }
 
 /// Starts a length-delimited field; the caller writes exactly `len` bytes after it.
-pub(super) fn put_len_prefix(buf: &mut Vec<u8>, field: u32, len: usize) {
+pub(crate) fn put_len_prefix(buf: &mut Vec<u8>, field: u32, len: usize) {
     put_tag(buf, field, LEN);
     put_varint(buf, len as u64);
 }
 
-pub(super) fn put_bytes(buf: &mut Vec<u8>, field: u32, bytes: &[u8]) {
+pub(crate) fn put_bytes(buf: &mut Vec<u8>, field: u32, bytes: &[u8]) {
     put_len_prefix(buf, field, bytes.len());
     buf.extend_from_slice(bytes);
 }
 
 /// A string or bytes field, left out when empty.
-pub(super) fn opt_bytes_len(field: u32, bytes: &[u8]) -> usize {
+pub(crate) fn opt_bytes_len(field: u32, bytes: &[u8]) -> usize {
     if bytes.is_empty() { 0 } else { len_field_len(field, bytes.len()) }
 }
 
-pub(super) fn put_opt_bytes(buf: &mut Vec<u8>, field: u32, bytes: &[u8]) {
+pub(crate) fn put_opt_bytes(buf: &mut Vec<u8>, field: u32, bytes: &[u8]) {
     if !bytes.is_empty() {
         put_bytes(buf, field, bytes);
     }
 }
 
 /// A uint32/uint64/enum field, left out when zero.
-pub(super) fn opt_varint_len(field: u32, value: u64) -> usize {
+pub(crate) fn opt_varint_len(field: u32, value: u64) -> usize {
     if value == 0 { 0 } else { tag_len(field) + varint_len(value) }
 }
 
-pub(super) fn put_opt_varint(buf: &mut Vec<u8>, field: u32, value: u64) {
+pub(crate) fn put_opt_varint(buf: &mut Vec<u8>, field: u32, value: u64) {
     if value != 0 {
         put_tag(buf, field, VARINT);
         put_varint(buf, value);
@@ -75,11 +75,11 @@ pub(super) fn put_opt_varint(buf: &mut Vec<u8>, field: u32, value: u64) {
 }
 
 /// A fixed64 field (OTLP's timestamps), left out when zero.
-pub(super) fn opt_fixed64_len(field: u32, value: u64) -> usize {
+pub(crate) fn opt_fixed64_len(field: u32, value: u64) -> usize {
     if value == 0 { 0 } else { tag_len(field) + 8 }
 }
 
-pub(super) fn put_opt_fixed64(buf: &mut Vec<u8>, field: u32, value: u64) {
+pub(crate) fn put_opt_fixed64(buf: &mut Vec<u8>, field: u32, value: u64) {
     if value != 0 {
         put_tag(buf, field, FIXED64);
         buf.extend_from_slice(&value.to_le_bytes());
@@ -87,11 +87,11 @@ pub(super) fn put_opt_fixed64(buf: &mut Vec<u8>, field: u32, value: u64) {
 }
 
 /// A fixed32 field (OTLP's span flags), left out when zero.
-pub(super) fn opt_fixed32_len(field: u32, value: u32) -> usize {
+pub(crate) fn opt_fixed32_len(field: u32, value: u32) -> usize {
     if value == 0 { 0 } else { tag_len(field) + 4 }
 }
 
-pub(super) fn put_opt_fixed32(buf: &mut Vec<u8>, field: u32, value: u32) {
+pub(crate) fn put_opt_fixed32(buf: &mut Vec<u8>, field: u32, value: u32) {
     if value != 0 {
         put_tag(buf, field, FIXED32);
         buf.extend_from_slice(&value.to_le_bytes());
@@ -101,19 +101,19 @@ pub(super) fn put_opt_fixed32(buf: &mut Vec<u8>, field: u32, value: u32) {
 /// One field read by [`Reader`]: its number and its value (a varint, or a length-delimited
 /// payload; fixed-width values are skipped, OTLP's answers have none).
 #[derive(Debug, PartialEq)]
-pub(super) enum Field<'a> {
+pub(crate) enum Field<'a> {
     Varint(u32, u64),
     Len(u32, &'a [u8]),
     Other(u32),
 }
 
 /// Walks the fields of one message.
-pub(super) struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     rest: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
-    pub(super) fn new(message: &'a [u8]) -> Self {
+    pub(crate) fn new(message: &'a [u8]) -> Self {
         Self { rest: message }
     }
 
@@ -139,7 +139,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field, `None` at the end, or why the bytes are not a message.
-    pub(super) fn next_field(&mut self) -> Result<Option<Field<'a>>, &'static str> {
+    pub(crate) fn next_field(&mut self) -> Result<Option<Field<'a>>, &'static str> {
         if self.rest.is_empty() {
             return Ok(None);
         }

@@ -194,3 +194,45 @@ async fn the_console_exporter_prints_spans_and_sends_nothing_over_otlp() {
     assert!(line.contains("name=\"GET /items/{id}\""), "{line}");
     assert!(collector.spans().is_empty());
 }
+
+#[test]
+fn exporter_settings_it_cannot_honour_stop_the_start() {
+    for (endpoint, env, named) in [
+        ("https://127.0.0.1:4317", vec![], "TLS"),
+        (
+            "http://127.0.0.1:4317",
+            vec![("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")],
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+        ),
+        (
+            "http://127.0.0.1:4317",
+            vec![("OTEL_EXPORTER_OTLP_HEADERS", "no value")],
+            "OTEL_EXPORTER_OTLP_HEADERS",
+        ),
+    ] {
+        let output = Hop::command("hop-a", endpoint, &env).output().expect("trace-hop runs");
+        assert_eq!(output.status.code(), Some(2), "{endpoint} {env:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(named), "{endpoint} {env:?}: {stderr}");
+    }
+}
+
+/// `trace-view --count`, the load runs' receiver: it walks the request's bytes instead of
+/// decoding them, so this checks the walk against what the exporter really sends.
+#[actix_web::test]
+async fn the_counting_collector_counts_every_exported_span_by_service() {
+    let collector = Collector::start_counting_on("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut hop = Hop::spawn(
+        "hop-a",
+        &collector.endpoint(),
+        &[("OTEL_BSP_SCHEDULE_DELAY", "50"), ("OTEL_EXPORTER_OTLP_HEADERS", "x-scope-orgid=tenant%201")],
+    );
+    for _ in 0..5 {
+        let (status, _, _) = get(&hop.url("/hop"), &[]).await;
+        assert_eq!(status, 200);
+    }
+    assert!(hop.terminate().success(), "{}", hop.stderr());
+
+    assert_eq!(collector.counts(), [("hop-a".to_owned(), 5)].into(), "one SERVER span per request");
+    assert!(collector.spans().is_empty(), "counting keeps nothing");
+}
