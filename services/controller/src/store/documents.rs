@@ -1,4 +1,4 @@
-use pkg_api::{Analysis, KeyPhrase, Keyword, Readability, ScrapedPage, Sentiment};
+use pkg_api::{Analysis, KeyPhrase, Keyword, Readability, Sentiment};
 use pkg_service::on_db;
 use pkg_service::sqlite::traced;
 use serde::Serialize;
@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::Store;
 use super::cursor::{Page, paginate};
+use crate::scraped_page::ScrapedPage;
 
 /// A stored document, as its row holds it (JSON columns as text).
 #[derive(Debug, Clone, sqlx::FromRow)]
