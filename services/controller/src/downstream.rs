@@ -1,12 +1,23 @@
 //! The controller's calls to the scraper and the analyzer (failures mapped by
 //! `pkg_service::downstream`).
 
-use pkg_api::{Analysis, AnalyzeRequest, ApiError, ScrapeRequest, ScrapedPage};
+use pkg_api::{Analysis, ApiError, ScrapeRequest};
 use pkg_service::downstream::{Callee, interpret};
 use pkg_tracing::metrics::HttpClientMetrics;
 use pkg_tracing::{ClientSettings, InternalClient};
+use serde::Serialize;
+use serde_json::value::RawValue;
 
+use crate::analyzed_text::AnalyzedText;
+use crate::scraped_page::ScrapedPage;
 use crate::settings::Settings;
+
+/// `pkg_api::AnalyzeRequest` with the text already encoded: serde_json writes a raw value
+/// as it is, so the scraper's JSON string becomes the analyzer's without a second escaping.
+#[derive(Serialize)]
+struct AnalyzeRequest<'a> {
+    text: &'a RawValue,
+}
 
 /// One per thread (awc clients are not `Send`): each actix worker and the job runner own one.
 pub struct Downstream {
@@ -35,8 +46,8 @@ impl Downstream {
         interpret(Callee::SCRAPER, reply)
     }
 
-    pub async fn analyze(&self, text: String) -> Result<Analysis, ApiError> {
-        let reply = self.analyzer.post_json("/v1/analyze", &AnalyzeRequest { text }).await;
+    pub async fn analyze(&self, text: &AnalyzedText) -> Result<Analysis, ApiError> {
+        let reply = self.analyzer.post_json("/v1/analyze", &AnalyzeRequest { text: text.as_json() }).await;
         interpret(Callee::ANALYZER, reply)
     }
 
@@ -50,5 +61,56 @@ impl Downstream {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::Downstream;
+
+    /// A scraper whose answer is no page, or a page whose text is no string, is a 502
+    /// `scraper_error` that says why, as when the text was read into a `String`.
+    #[actix_web::test]
+    async fn a_scraper_answering_garbage_is_a_502_scraper_error() {
+        let page = |text: &str| {
+            format!(
+                r#"{{"url":"http://a.test/","final_url":"http://a.test/","status":200,"content_type":"text/html",
+                "title":null,"description":null,"author":null,"published_at":null,"lang":null,
+                "text":{text},"links":[],"fetch_ms":1}}"#
+            )
+        };
+        let answers = [
+            ("not json".to_owned(), "expected ident"),
+            (page("5"), "invalid type: integer `5`, expected a string"),
+            (page("{}"), "invalid type: map, expected a string"),
+            (page(r#""\ud800""#), "unexpected end of hex escape"),
+            (page(r#""a\qb""#), "invalid escape"),
+            (page("\"\u{1}\""), "control character"),
+        ];
+        for (answer, why) in answers {
+            let scraper = MockServer::start().await;
+            Mock::given(method("POST"))
+                .and(path("/v1/scrape"))
+                .respond_with(ResponseTemplate::new(200).set_body_raw(answer.clone(), "application/json"))
+                .mount(&scraper)
+                .await;
+            let settings: crate::Settings =
+                pkg_service::load(pkg_service::Env::from_vars([("SCRAPER_URL", scraper.uri())])).unwrap();
+            let downstream =
+                Downstream::new(&settings, &pkg_tracing::metrics::HttpClientMetrics::unregistered());
+            let err = downstream.scrape("http://a.test/").await.unwrap_err();
+            assert_eq!((err.status().as_u16(), err.code()), (502, "scraper_error"), "{answer}");
+            assert!(
+                err.message().starts_with("The scraper sent an unreadable answer: "),
+                "{}",
+                err.message()
+            );
+            assert!(err.message().contains(why), "{answer}: {}", err.message());
+        }
+        let fine = page(r#""ok \u00e9""#);
+        assert!(serde_json::from_str::<super::ScrapedPage>(&fine).is_ok(), "{fine}");
     }
 }

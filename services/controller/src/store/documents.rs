@@ -1,12 +1,13 @@
-use pkg_api::{Analysis, KeyPhrase, Keyword, Readability, ScrapedPage, Sentiment};
+use pkg_api::{Analysis, KeyPhrase, Keyword, Readability, Sentiment};
 use pkg_service::on_db;
 use pkg_service::sqlite::traced;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use super::Store;
 use super::cursor::{Page, paginate};
+use crate::scraped_page::ScrapedPage;
 
 /// A stored document, as its row holds it (JSON columns as text).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -37,7 +38,9 @@ impl Document {
     /// The API's view (the schema of the OpenAPI document): JSON columns as JSON (`null` if a
     /// column does not parse), plus a link to the trace that produced it.
     pub fn view(&self, grafana_url: &str) -> DocumentView {
-        fn parse<T: DeserializeOwned>(column: &str) -> Option<T> {
+        // A column holds what `to_json` wrote of the API's own type, so its text is served as
+        // it is: checked to be JSON, not parsed into that type only to be written out again.
+        fn parse(column: &str) -> Option<Box<RawValue>> {
             serde_json::from_str(column).ok()
         }
         DocumentView {
@@ -82,11 +85,16 @@ pub struct DocumentView {
     pub language: String,
     pub word_count: i64,
     pub reading_time_s: i64,
-    pub readability: Option<Readability>,
-    pub sentiment: Option<Sentiment>,
-    pub keywords: Option<Vec<Keyword>>,
-    pub key_phrases: Option<Vec<KeyPhrase>>,
-    pub tags: Option<Vec<String>>,
+    #[schema(value_type = Option<Readability>)]
+    pub readability: Option<Box<RawValue>>,
+    #[schema(value_type = Option<Sentiment>)]
+    pub sentiment: Option<Box<RawValue>>,
+    #[schema(value_type = Option<Vec<Keyword>>)]
+    pub keywords: Option<Box<RawValue>>,
+    #[schema(value_type = Option<Vec<KeyPhrase>>)]
+    pub key_phrases: Option<Box<RawValue>>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub tags: Option<Box<RawValue>>,
     /// 0..1.
     pub quality: f64,
     pub link_count: i64,
@@ -273,4 +281,65 @@ impl Store {
 /// An analysis part as a JSON column; these types always serialise.
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use pkg_api::{KeyPhrase, Keyword, Readability, Sentiment};
+    use serde::de::DeserializeOwned;
+
+    use super::{Document, to_json};
+
+    /// What the view wrote of a column when it parsed it into the API's type.
+    fn typed<T: DeserializeOwned + serde::Serialize>(column: &str) -> String {
+        to_json(&serde_json::from_str::<T>(column).unwrap())
+    }
+
+    /// A stored analysis is served as its columns' text, which is what the view wrote when it
+    /// parsed them into the API's types; a column that is no JSON is `null`.
+    #[test]
+    fn json_columns_are_served_as_stored_as_the_typed_view_wrote_them() {
+        let analysis = skein_analyzer::analysis::analyze(
+            "Gardens need \"water\". Gardens need soil, seeds and water: 0.1 + 0.2 of a can. \
+             Gardeners water gardens daily.",
+        );
+        let document = Document {
+            id: "0190b2a4-7c6e-7b3a-9f00-0123456789ab".into(),
+            url: "http://site.test/a".into(),
+            final_url: "http://site.test/a".into(),
+            title: None,
+            description: None,
+            author: None,
+            published_at: None,
+            language: analysis.language.code.clone(),
+            word_count: 1,
+            reading_time_s: 1,
+            readability: to_json(&analysis.readability),
+            sentiment: to_json(&analysis.sentiment),
+            keywords: to_json(&analysis.keywords),
+            key_phrases: to_json(&analysis.key_phrases),
+            tags: to_json(&analysis.tags),
+            quality: analysis.quality,
+            link_count: 0,
+            fetched_at: "2024-01-02T03:04:05.000000Z".into(),
+            analyzed_at: "2024-01-02T03:04:05.000000Z".into(),
+            trace_id: None,
+        };
+        assert!(!analysis.keywords.is_empty() && !analysis.tags.is_empty());
+        let served = serde_json::to_string(&document.view("http://grafana.test")).unwrap();
+        for (name, column, typed) in [
+            ("readability", &document.readability, typed::<Readability>(&document.readability)),
+            ("sentiment", &document.sentiment, typed::<Sentiment>(&document.sentiment)),
+            ("keywords", &document.keywords, typed::<Vec<Keyword>>(&document.keywords)),
+            ("key_phrases", &document.key_phrases, typed::<Vec<KeyPhrase>>(&document.key_phrases)),
+            ("tags", &document.tags, typed::<Vec<String>>(&document.tags)),
+        ] {
+            assert_eq!(column, &typed, "{name}");
+            assert!(served.contains(&format!(r#""{name}":{column},"#)), "{name}: {served}");
+        }
+
+        let broken = Document { keywords: "[{\"term\":".into(), ..document };
+        let served = serde_json::to_value(broken.view("http://grafana.test")).unwrap();
+        assert_eq!(served["keywords"], serde_json::Value::Null);
+    }
 }

@@ -232,19 +232,23 @@ async fn a_job_runs_end_to_end_with_database_spans_naming_the_engine(engine: Eng
 async fn a_documents_tags_follow_each_scrape_and_go_with_it(engine: Engine) {
     let (url, _dir) = engine.database();
     let store = Store::open(&url).await.unwrap();
-    let page = |text: &str| pkg_api::ScrapedPage {
-        url: "http://site.test/a".into(),
-        final_url: "http://site.test/a".into(),
-        status: 200,
-        content_type: "text/html".into(),
-        title: Some("A".into()),
-        description: None,
-        author: None,
-        published_at: None,
-        lang: None,
-        text: text.into(),
-        links: Vec::new(),
-        fetch_ms: 1,
+    // The page as the controller reads the scraper's answer.
+    let page = |text: &str| -> skein_controller::ScrapedPage {
+        let sent = pkg_api::ScrapedPage {
+            url: "http://site.test/a".into(),
+            final_url: "http://site.test/a".into(),
+            status: 200,
+            content_type: "text/html".into(),
+            title: Some("A".into()),
+            description: None,
+            author: None,
+            published_at: None,
+            lang: None,
+            text: text.into(),
+            links: Vec::new(),
+            fetch_ms: 1,
+        };
+        serde_json::from_str(&serde_json::to_string(&sent).unwrap()).unwrap()
     };
     let store_scrape = |text: &'static str| {
         let store = &store;
