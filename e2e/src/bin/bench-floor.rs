@@ -118,6 +118,10 @@ fn hops(n: u32, text: &str) {
 }
 
 fn upserts(n: u32, page: &pkg_api::ScrapedPage, analysis: &pkg_api::Analysis) {
+    // The page as the controller holds it (read from the scraper's answer), outside the loop.
+    let page: skein_controller::ScrapedPage =
+        serde_json::from_str(&serde_json::to_string(page).unwrap()).unwrap();
+    let page = &page;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/floor.db", dir.path().display());
     actix_web::rt::System::new().block_on(async move {

@@ -1,7 +1,8 @@
 //! A page's text on its way from the scraper to the analyzer, kept as the JSON string the
 //! scraper wrote. The controller never reads the text: decoding it into a `String` and
-//! escaping it again for the analyzer's request was ~8 % of the controller's instructions per
-//! pipeline request, for up to megabytes of text passed along unchanged.
+//! escaping it again for the analyzer's request was ~5 % of the controller's instructions per
+//! pipeline request with the benchmark's small page (`scripts/bench.sh instructions`), and
+//! grows with the page, up to megabytes of text passed along unchanged.
 
 use serde::de::{Deserialize, Deserializer, Error as _};
 use serde_json::value::RawValue;
