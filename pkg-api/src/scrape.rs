@@ -10,8 +10,13 @@ pub struct ScrapeRequest {
 }
 
 /// What the scraper extracted from one page.
+// Generic over what holds the text so that the controller reads this same type: it keeps the
+// text as the JSON string the scraper wrote, to forward it without decoding it
+// (the controller's `ScrapedPage<AnalyzedText>`). The scraper and the schema use the default,
+// `String`. Derives bound `Text` trait by trait: the controller's text needs only `Debug` and
+// `Deserialize`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct ScrapedPage {
+pub struct ScrapedPage<Text = String> {
     /// The URL asked for.
     pub url: String,
     /// The URL after redirects.
@@ -28,7 +33,11 @@ pub struct ScrapedPage {
     pub lang: Option<String>,
     /// Readable text: paragraphs separated by blank lines; scripts, styles, navigation,
     /// headers, footers and asides removed.
-    pub text: String,
+    // A JSON string on the wire whatever holds it. Said here, the schema is the one a `String`
+    // field gave; left generic, utoipa would describe it as a `$ref` to a `String` schema the
+    // document does not define.
+    #[schema(value_type = String)]
+    pub text: Text,
     /// Absolute, de-duplicated http(s) links in document order.
     pub links: Vec<String>,
     /// Time spent fetching (all redirect hops), in milliseconds.

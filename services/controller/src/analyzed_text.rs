@@ -108,6 +108,44 @@ mod tests {
         assert!(long.starts_with(&cut));
     }
 
+    /// The scraper's answer, written from `pkg_api::ScrapedPage`, reads as the controller's
+    /// `ScrapedPage` with every field as sent, and its text as sent once decoded.
+    #[test]
+    fn the_scrapers_answer_reads_as_it_was_sent() {
+        let sent = pkg_api::ScrapedPage {
+            url: "http://site.test/a".into(),
+            final_url: "http://site.test/b".into(),
+            status: 203,
+            content_type: "text/html".into(),
+            title: Some("T".into()),
+            description: Some("D".into()),
+            author: None,
+            published_at: Some("2024-01-02".into()),
+            lang: Some("en".into()),
+            text: "Line one.\n\n\"Two\" \u{1}".to_owned(),
+            links: vec!["http://site.test/c".into()],
+            fetch_ms: 7,
+        };
+        let json = serde_json::to_string(&sent).unwrap();
+        let read: crate::ScrapedPage = serde_json::from_str(&json).unwrap();
+        let text: String = serde_json::from_str(read.text.as_json().get()).unwrap();
+        let read_back = pkg_api::ScrapedPage {
+            url: read.url,
+            final_url: read.final_url,
+            status: read.status,
+            content_type: read.content_type,
+            title: read.title,
+            description: read.description,
+            author: read.author,
+            published_at: read.published_at,
+            lang: read.lang,
+            text,
+            links: read.links,
+            fetch_ms: read.fetch_ms,
+        };
+        assert_eq!(read_back, sent);
+    }
+
     /// The same errors as the `String` field the text was read into before, word for word but
     /// for the column when the fault is inside the value (an array's bracket, an escape): the
     /// column after the value, where a `String` names the fault's own.

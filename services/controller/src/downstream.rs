@@ -8,8 +8,8 @@ use pkg_tracing::{ClientSettings, InternalClient};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::ScrapedPage;
 use crate::analyzed_text::AnalyzedText;
-use crate::scraped_page::ScrapedPage;
 use crate::settings::Settings;
 
 /// `pkg_api::AnalyzeRequest` with the text already encoded: serde_json writes a raw value

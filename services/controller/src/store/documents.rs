@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::Store;
 use super::cursor::{Page, paginate};
-use crate::scraped_page::ScrapedPage;
+use crate::ScrapedPage;
 
 /// A stored document, as its row holds it (JSON columns as text).
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -244,7 +244,7 @@ async fn a_documents_tags_follow_each_scrape_and_go_with_it(engine: Engine) {
             author: None,
             published_at: None,
             lang: None,
-            text: text.into(),
+            text: text.to_owned(),
             links: Vec::new(),
             fetch_ms: 1,
         };
