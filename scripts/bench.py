@@ -74,6 +74,23 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def thread_cpu_seconds(pid):
+    """User + system CPU time per thread name (numbered names, "worker-3", summed): where in
+    the process the time went, request workers or the exporter's threads. Threads that have
+    exited are not counted; the services' threads live as long as the process."""
+    totals = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue  # exited between the listing and the read
+        name = re.sub(r"[-_]?\d+$", "", stat[stat.index("(") + 1:stat.rindex(")")])
+        fields = stat.rsplit(")", 1)[1].split()
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICKS
+    return totals
+
+
 def rss_mb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -124,6 +141,9 @@ class Stack:
 
     def cpu(self):
         return {name: cpu_seconds(p.pid) for name, p in self.procs.items()}
+
+    def thread_cpu(self):
+        return {name: thread_cpu_seconds(p.pid) for name, p in self.procs.items()}
 
     def stop(self):
         codes = {}
@@ -227,10 +247,15 @@ def load_run(mode, logdir, lua, site):
     others = {"site": site.pid, **({"receiver": receiver.proc.pid} if receiver else {})}
     cpu_before = {**stack.cpu(), **{n: cpu_seconds(pid) for n, pid in others.items()}}
     wrk_before = children_cpu_seconds()
+    threads_before = stack.thread_cpu()
     run = wrk(f"http://127.0.0.1:{PORTS['controller']}/api/v1/scrape", lua)
+    threads_after = stack.thread_cpu()
     cpu_after = {**stack.cpu(), **{n: cpu_seconds(pid) for n, pid in others.items()}}
     cpu_after["wrk"], cpu_before["wrk"] = children_cpu_seconds(), wrk_before
     run["cpu_us"] = {n: 1e6 * (cpu_after[n] - cpu_before[n]) / run["requests"] for n in cpu_after}
+    run["thread_cpu_us"] = {
+        (service, thread): 1e6 * (seconds - threads_before[service].get(thread, 0.0)) / run["requests"]
+        for service, threads in threads_after.items() for thread, seconds in threads.items()}
     loaded = stack.rss()
     run["scrape_bytes"] = {n: scrape_bytes(port) for n, port in PORTS.items()}
     codes = stack.stop()
@@ -241,6 +266,12 @@ def load_run(mode, logdir, lua, site):
         expected = (run["requests"] + 10) * spans_per_request
         run.update(spans_per_request=spans_per_request, received=received, dropped=expected - received)
     return run
+
+
+def bench_floor():
+    """bench-floor: the pipeline's parts alone (4 hops, extraction, analysis, upsert), µs each."""
+    out = subprocess.run([os.path.join(BIN, "bench-floor")], capture_output=True, text=True, check=True).stdout
+    return {k: float(v) for k, v in re.findall(r"(\w+)_us=([0-9.]+)", out.splitlines()[-1])}
 
 
 def export_warnings(logdir, mode):
@@ -308,14 +339,16 @@ def main():
     extra = {}
     try:
         wait_http(SITE_PORT, "/index.html")
-        # Load runs: the three modes in each round, in reverse order every other round (on,
-        # off, down, then down, off, on), so a machine slowly speeding up or slowing down
-        # weighs on every mode alike.
+        # Load runs: the three modes in each round, the order rotating (on off down, off down
+        # on, down on off): over three rounds each mode runs once in each position, no mode
+        # twice in a row, so a machine speeding up or slowing down weighs on every mode alike.
+        # The floor is measured after every run.
         for round_ in range(ROUNDS):
-            order = MODES if round_ % 2 == 0 else MODES[::-1]
+            order = MODES[round_ % len(MODES):] + MODES[:round_ % len(MODES)]
             for mode in order:
                 log(f"round {round_ + 1}/{ROUNDS}: pipeline, tracing {mode}")
                 run = load_run(mode, logdir, lua, site)
+                run["floor"] = bench_floor()
                 results[mode].append(run)
                 log(f"    {run['rps']:.0f} req/s, p50 {run['p50']:.2f} ms, p99 {run['p99']:.2f} ms, errors {run['errors']}")
         extra["paired"] = paired_latency(logdir)
@@ -350,10 +383,13 @@ def main():
         per_span = {m: float(n) for m, n in re.findall(r"^\s+(\S+)\s+([0-9.]+) ns per span", out, flags=re.M)}
         extra["span_ns"] = per_span["on"] - per_span["none"]
 
-        log("floor: the pipeline's parts alone (bench-floor)")
-        out = subprocess.run([os.path.join(BIN, "bench-floor")], capture_output=True, text=True, check=True).stdout
-        extra["floor"] = {k: float(v) for k, v in re.findall(r"(\w+)_us=([0-9.]+)", out.splitlines()[-1])}
-        log(f"    floor {extra['floor']['floor']:.0f} µs of CPU per request")
+        # Each part's median over the runs taken between the load runs: the floor is measured
+        # over the same minutes as the pipeline it is compared with, not at one other moment.
+        floors = [floor for mode in MODES for floor in (r["floor"] for r in results[mode])]
+        extra["floor"] = {part: statistics.median(f[part] for f in floors) for part in ("hop", "extract", "analyze", "upsert")}
+        extra["floor"]["floor"] = 4 * extra["floor"]["hop"] + sum(extra["floor"][p] for p in ("extract", "analyze", "upsert"))
+        extra["floor"]["runs"] = [f["floor"] for f in floors]
+        log(f"    floor {extra['floor']['floor']:.0f} µs of CPU per request (median of each part over {len(floors)} runs)")
 
         log("metrics recording (bench-metrics, one thread)")
         extra["metrics"] = metrics_recording()
@@ -430,7 +466,7 @@ def report(results, extra):
          f"{max(r['warnings'] for r in down)} for {max(r['requests'] for r in down)} requests", "one per outage per service",
          verdict(max(r['warnings'] for r in down) <= 4)),
         ("Pipeline CPU per request, tracing off, all processes ÷ the floor (`bench-floor`: 4 hops + extraction + analysis + upsert)",
-         f"{pipeline_cpu_off / floor_us:.2f} ({pipeline_cpu_off:.0f} vs {floor_us:.0f} µs: hop {extra['floor']['hop']:.0f}, extract {extra['floor']['extract']:.0f}, analyze {extra['floor']['analyze']:.0f}, upsert {extra['floor']['upsert']:.0f})",
+         f"{pipeline_cpu_off / floor_us:.2f} ({pipeline_cpu_off:.0f} vs {floor_us:.0f} µs, floor runs {min(extra['floor']['runs']):.0f}–{max(extra['floor']['runs']):.0f}; medians: hop {extra['floor']['hop']:.0f}, extract {extra['floor']['extract']:.0f}, analyze {extra['floor']['analyze']:.0f}, upsert {extra['floor']['upsert']:.0f})",
          "≤ 1.5", verdict(pipeline_cpu_off / floor_us <= 1.5)),
         (f"Pipeline throughput, tracing off, vs {ORIGINAL_RPS} req/s when issue 14 was filed",
          f"{rps_off / ORIGINAL_RPS:.2f}× ({rps_off:.0f} req/s). Ceiling on {CORES} cores at this run's CPU per request "
@@ -468,6 +504,16 @@ def report(results, extra):
 
     cpu_rows = "\n".join(f"| {n} | {cpu_cell(on, n)} | {cpu_cell(off, n)} | {cpu_cell(down, n)} |"
                          for n in ["controller", "scraper", "analyzer", "scheduler", "receiver", "site", "wrk"])
+    def thread_cell(runs, key):
+        return statistics.mean(r["thread_cpu_us"].get(key, 0.0) for r in runs)
+
+    thread_keys = sorted({k for r in runs_all for k, v in r["thread_cpu_us"].items() if k[0] in services3},
+                         key=lambda k: (services3.index(k[0]), -thread_cell(on, k)))
+    thread_rows = "\n".join(
+        f"| {service} | {thread} | {thread_cell(on, (service, thread)):.1f} | {thread_cell(off, (service, thread)):.1f} | "
+        f"{thread_cell(on, (service, thread)) - thread_cell(off, (service, thread)):+.1f} | {thread_cell(down, (service, thread)):.1f} |"
+        for service, thread in thread_keys
+        if max(thread_cell(runs, (service, thread)) for runs in (on, off, down)) >= 0.5)
     table = "| measure | result | target | |\n| --- | --- | --- | --- |\n" + "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
     print("\n" + table + "\n")
     runs = "\n".join(
@@ -480,10 +526,11 @@ Written by `scripts/bench.sh` on {datetime.date.today().isoformat()}; rerun it t
 
 Machine: {machine()}.
 
-Load: wrk, 2 threads, {CONNECTIONS} connections, {SECONDS} s per run, {len(on)} rounds of three modes:
+Load: wrk, 2 threads, {CONNECTIONS} connections, {SECONDS} s per run, {len(on)} rounds of three modes
+(the order rotating, so each mode runs once in each position, and `bench-floor` after each run):
 tracing on (100 % sampling, OTLP/gRPC to a counting receiver, default batch settings), off
-(`OTEL_SDK_DISABLED=true`), and on with the collector down (nothing listens on the OTLP port),
-in reverse order every other round so that drift weighs on every mode alike. Pipeline
+(`OTEL_SDK_DISABLED=true`), and on with the collector down (nothing listens on the OTLP port).
+Pipeline
 request: `POST /api/v1/scrape {{"force": true}}` of a local page (controller → scraper → site,
 analyzer, SQLite). The load tool, the site, the receiver and the four services share the
 machine's cores, so absolute figures are low; the ratios compare like with like.
@@ -504,6 +551,18 @@ CPU time per pipeline request, µs (user + system, from /proc and, for wrk, its 
 | process | tracing on | tracing off | collector down |
 | --- | --- | --- | --- |
 {cpu_rows}
+
+The same by thread (µs per request; scheduler accounting, so exact where sampling profilers
+skid; names as the kernel keeps them, 15 characters): `actix-rt|system` are the request
+workers, `tokio-rt-worker` the blocking pool that runs extraction and analysis,
+`sqlx-sqlite-wor` the SQLite connections' threads, `otel-export` the OTLP exporter's runtime
+and `OpenTelemetry.T` the SDK's batch processor.
+Tracing's cost is the on − off column; what it costs on the request's path is in the first
+kind of thread, what it costs off it in the last two:
+
+| service | thread | tracing on | tracing off | on − off | collector down |
+| --- | --- | --- | --- | --- | --- |
+{thread_rows}
 
 One request at a time (ms, Python client on keep-alive connections; its own time is in every
 figure alike):
