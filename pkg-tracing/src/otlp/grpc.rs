@@ -92,8 +92,8 @@ impl OtlpExporter {
 impl SpanExporter for OtlpExporter {
     fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
         let sent = batch.len();
-        // ~200 bytes a span for Skein's; a guess only saves reallocations.
-        let mut body = Vec::with_capacity(256 + 256 * batch.len());
+        // Sized by the encoder, which knows the request's length before writing it.
+        let mut body = Vec::new();
         export_request(&self.resource, &batch, &mut body);
         drop(batch);
         let mut request = Request::new(body);
