@@ -11,10 +11,12 @@ if [ "${1:-}" = metrics ]; then
   cargo build --release --locked --quiet -p skein-e2e --bin bench-metrics
   exec python3 scripts/bench.py metrics
 fi
-# The load tool and the instruction counter (valgrind's callgrind) come from Debian.
+# The load tool, the instruction counter (valgrind's callgrind) and the sampling profiler come
+# from Debian.
 missing=()
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v callgrind_control >/dev/null 2>&1 || missing+=(valgrind)
+[ "${1:-}" != perf ] || command -v perf >/dev/null 2>&1 || missing+=(linux-perf)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -27,6 +29,11 @@ cargo build --release --locked --quiet -p skein-e2e --bin bench-hello --bin benc
 if [ "${1:-}" = instructions ]; then
   shift
   exec python3 scripts/bench_instructions.py "$@"
+fi
+# `scripts/bench.sh perf [on|off|down]`: where the CPU time goes under load, every core sampled.
+if [ "${1:-}" = perf ]; then
+  shift
+  exec python3 scripts/bench_perf.py "$@"
 fi
 python3 scripts/bench.py "$@"
 # The full run ends with the instruction counts (about two minutes), in their own section.
