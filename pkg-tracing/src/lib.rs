@@ -20,6 +20,7 @@ mod client;
 mod config;
 mod errors;
 mod exporter;
+mod hex_ids;
 mod logs;
 pub mod metrics;
 mod middleware;

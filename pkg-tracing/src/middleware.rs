@@ -307,7 +307,7 @@ pub fn current_trace_id() -> Option<String> {
     let cx = tracing::Span::current().context();
     let span = cx.span();
     let ids = span.span_context();
-    ids.is_valid().then(|| ids.trace_id().to_string())
+    ids.is_valid().then(|| crate::hex_ids::trace_id(ids.trace_id()))
 }
 
 #[cfg(test)]

@@ -73,8 +73,7 @@ pub(crate) fn set_parent_or_warn(
 
 /// The W3C `traceresponse` value for a span: `00-<trace-id>-<span-id>-<flags>`.
 pub fn traceresponse(span: &SpanContext) -> Option<String> {
-    span.is_valid()
-        .then(|| format!("00-{}-{}-{:02x}", span.trace_id(), span.span_id(), span.trace_flags().to_u8()))
+    span.is_valid().then(|| crate::hex_ids::version_00(span))
 }
 
 /// The `traceresponse` of the span current in `cx`.
@@ -95,10 +94,22 @@ impl Extractor for HeaderExtractor<'_> {
 
 struct HeaderInjector<'a>(&'a mut awc::http::header::HeaderMap);
 
+/// The names the W3C propagators write, made once: parsing them from the propagators' strings
+/// on every outgoing call costs as much as the rest of the injection.
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
+        let name = match key {
+            "traceparent" => Ok(TRACEPARENT),
+            "tracestate" => Ok(TRACESTATE),
+            "baggage" => Ok(BAGGAGE),
+            other => HeaderName::try_from(other),
+        };
         // The propagators emit valid names and values; anything else is skipped, never a panic.
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(key), HeaderValue::try_from(value)) {
+        if let (Ok(name), Ok(value)) = (name, HeaderValue::try_from(value)) {
             self.0.insert(name, value);
         }
     }
