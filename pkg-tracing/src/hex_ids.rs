@@ -7,6 +7,13 @@ use opentelemetry::trace::{SpanContext, TraceId};
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
+/// `bytes` as lower-case hex, two digits a byte.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(2 * bytes.len());
+    push_hex(&mut out, bytes);
+    out
+}
+
 fn push_hex(out: &mut String, bytes: &[u8]) {
     for &byte in bytes {
         out.push(char::from(DIGITS[usize::from(byte >> 4)]));
@@ -16,9 +23,7 @@ fn push_hex(out: &mut String, bytes: &[u8]) {
 
 /// 32 hex digits, as W3C trace context and every tracing backend write a trace id.
 pub(crate) fn trace_id(id: TraceId) -> String {
-    let mut out = String::with_capacity(32);
-    push_hex(&mut out, &id.to_bytes());
-    out
+    hex(&id.to_bytes())
 }
 
 /// `00-<trace-id>-<span-id>-<flags>`: the W3C `traceparent` / `traceresponse` value.
@@ -56,6 +61,7 @@ mod tests {
                 TraceState::default(),
             );
             assert_eq!(trace_id(context.trace_id()), format!("{trace:032x}"));
+            assert_eq!(hex(&span.to_be_bytes()), format!("{span:016x}"));
             assert_eq!(version_00(&context), format!("00-{trace:032x}-{span:016x}-{:02x}", flags.to_u8()));
         }
     }

@@ -14,9 +14,8 @@ use tonic::codegen::http;
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
+use crate::otlp::EXPORT_PATH;
 use crate::otlp::wire::{Field, Reader};
-
-const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 /// Told each resource's service name and how many spans it sent.
 pub(super) type OnSpans = Arc<dyn Fn(&str, u64) + Send + Sync>;

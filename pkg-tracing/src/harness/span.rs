@@ -7,6 +7,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{Span, status};
 
+use crate::hex_ids::hex;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpanKind {
     Unspecified,
@@ -152,10 +154,6 @@ impl RecordedSpan {
             resource: resource.clone(),
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, AttrValue> {

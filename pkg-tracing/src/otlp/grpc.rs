@@ -15,10 +15,10 @@ use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
+use super::EXPORT_PATH;
 use super::encode::{EncodedResource, export_request};
 use super::wire::{Field, Reader};
 
-const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 /// While a collector keeps refusing spans, say so at most this often.
 const REPEAT_REFUSAL_WARNING_EVERY: Duration = Duration::from_secs(60);
 
@@ -121,15 +121,13 @@ impl SpanExporter for OtlpExporter {
     }
 }
 
+/// The status's code and message, then its causes (the connection's error when there is one).
 fn describe(status: &Status) -> String {
-    let mut text = format!("{:?}: {}", status.code(), status.message());
-    let mut source = std::error::Error::source(status);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+    let head = format!("{:?}: {}", status.code(), status.message());
+    match std::error::Error::source(status) {
+        Some(cause) => format!("{head}: {}", crate::cause_chain(cause)),
+        None => head,
     }
-    text
 }
 
 /// `ExportTraceServiceResponse.partial_success`: what the collector accepted but did not keep.

@@ -10,3 +10,6 @@ pub(crate) mod settings;
 pub(crate) mod wire;
 
 pub(crate) use grpc::OtlpExporter;
+
+/// The gRPC method spans are exported to (and the test collectors serve).
+pub(crate) const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
