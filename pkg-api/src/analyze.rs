@@ -3,10 +3,15 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+// Generic over what holds the text, as `ScrapedPage` is: the controller sends the scraper's
+// JSON string on as it is (`AnalyzeRequest<&RawValue>`); the analyzer and the schema use the
+// default, `String`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AnalyzeRequest {
-    pub text: String,
+pub struct AnalyzeRequest<Text = String> {
+    // A JSON string on the wire whatever holds it; said here, the schema is a `String` field's.
+    #[schema(value_type = String)]
+    pub text: Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

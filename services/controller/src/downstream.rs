@@ -1,23 +1,14 @@
 //! The controller's calls to the scraper and the analyzer (failures mapped by
 //! `pkg_service::downstream`).
 
-use pkg_api::{Analysis, ApiError, ScrapeRequest};
+use pkg_api::{Analysis, AnalyzeRequest, ApiError, ScrapeRequest};
 use pkg_service::downstream::{Callee, interpret};
 use pkg_tracing::metrics::HttpClientMetrics;
 use pkg_tracing::{ClientSettings, InternalClient};
-use serde::Serialize;
-use serde_json::value::RawValue;
 
 use crate::ScrapedPage;
 use crate::analyzed_text::AnalyzedText;
 use crate::settings::Settings;
-
-/// `pkg_api::AnalyzeRequest` with the text already encoded: serde_json writes a raw value
-/// as it is, so the scraper's JSON string becomes the analyzer's without a second escaping.
-#[derive(Serialize)]
-struct AnalyzeRequest<'a> {
-    text: &'a RawValue,
-}
 
 /// One per thread (awc clients are not `Send`): each actix worker and the job runner own one.
 pub struct Downstream {
@@ -47,6 +38,8 @@ impl Downstream {
     }
 
     pub async fn analyze(&self, text: &AnalyzedText) -> Result<Analysis, ApiError> {
+        // The text already encoded: serde_json writes a raw value as it is, so the scraper's
+        // JSON string becomes the analyzer's without a second escaping.
         let reply = self.analyzer.post_json("/v1/analyze", &AnalyzeRequest { text: text.as_json() }).await;
         interpret(Callee::ANALYZER, reply)
     }
