@@ -176,6 +176,28 @@ def wrk(url, lua=None, seconds=SECONDS, connections=CONNECTIONS):
     }
 
 
+def scrape_lua(directory):
+    """wrk's script for the pipeline request (`POST /api/v1/scrape` of the benchmark page,
+    forced), written in `directory`; its path."""
+    path = os.path.join(directory, "scrape.lua")
+    with open(path, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                f'wrk.body = \'{{"url": "{PAGE}", "force": true}}\'\n')
+    return path
+
+
+def start_site():
+    """bench-site serving the demo pages on SITE_PORT, once it answers."""
+    site = subprocess.Popen([os.path.join(BIN, "bench-site"), os.path.join(ROOT, "config/demo-site"), str(SITE_PORT)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(SITE_PORT, "/index.html")
+    except BaseException:
+        site.terminate()
+        raise
+    return site
+
+
 def post_json(port, path, body, timeout=60):
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
                                  headers={"content-type": "application/json"})
@@ -325,20 +347,15 @@ def paired_latency(logdir):
 
 def main():
     logdir = tempfile.mkdtemp(prefix="skein-bench-logs-")
-    lua = os.path.join(logdir, "scrape.lua")
-    with open(lua, "w") as f:
-        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                f'wrk.body = \'{{"url": "{PAGE}", "force": true}}\'\n')
+    lua = scrape_lua(logdir)
     for port in [SITE_PORT, OTLP_PORT, DOWN_OTLP_PORT, HELLO_PORT, *(p for ports in MODE_PORTS.values() for p in ports.values())]:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 sys.exit(f"bench: port {port} is in use; stop what holds it first")
-    site = subprocess.Popen([os.path.join(BIN, "bench-site"), os.path.join(ROOT, "config/demo-site"), str(SITE_PORT)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    site = start_site()
     results = {mode: [] for mode in MODES}
     extra = {}
     try:
-        wait_http(SITE_PORT, "/index.html")
         # Load runs: the three modes in each round, the order rotating (on off down, off down
         # on, down on off): over three rounds each mode runs once in each position, no mode
         # twice in a row, so a machine speeding up or slowing down weighs on every mode alike.
@@ -614,22 +631,11 @@ more on a shared machine (an upper bound):
     print("updated BENCHMARKS.md")
 
 
-SOAK_LUA = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"url": "%s", "force": true}'
-"""
-
-
 def soak(total):
     """`total` pipeline requests at a sustainable rate (8 connections, closed loop)."""
     logdir = tempfile.mkdtemp(prefix="skein-soak-")
-    lua = os.path.join(logdir, "soak.lua")
-    with open(lua, "w") as f:
-        f.write(SOAK_LUA % PAGE)
-    site = subprocess.Popen([os.path.join(BIN, "bench-site"), os.path.join(ROOT, "config/demo-site"), str(SITE_PORT)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_http(SITE_PORT, "/index.html")
+    lua = scrape_lua(logdir)
+    site = start_site()
     receiver = Receiver(logdir)
     stack = Stack(True, logdir)
     try:

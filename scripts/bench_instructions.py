@@ -23,7 +23,7 @@ import tempfile
 import time
 
 import bench
-from bench import PAGE, PORTS, SITE_PORT, Receiver, Stack, log, wait_http
+from bench import PAGE, PORTS, Receiver, Stack, log
 
 REQUESTS = int(os.environ.get("BENCH_INSTR_REQUESTS", "200"))
 WARMUP = 20
@@ -119,11 +119,9 @@ def main():
     args = sys.argv[1:]
     before_dir = args[args.index("--before") + 1] if "--before" in args else None
     outdir = tempfile.mkdtemp(prefix="skein-instructions-")
-    site = subprocess.Popen([os.path.join(bench.BIN, "bench-site"), os.path.join(bench.ROOT, "config/demo-site"),
-                             str(SITE_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    site = bench.start_site()
     runs = {}
     try:
-        wait_http(SITE_PORT, "/index.html")
         builds = [("after", bench.BIN)] + ([("before", before_dir)] if before_dir else [])
         for label, bin_dir in builds:
             for tracing in (False, True):

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 import bench
-from bench import PAGE, PORTS, SITE_PORT, Receiver, Stack, log, post_json, wait_http, wrk
+from bench import PAGE, PORTS, Receiver, Stack, log, post_json, wrk
 
 SECONDS = int(os.environ.get("BENCH_PERF_SECONDS", "10"))
 TOP = 12
@@ -39,17 +39,12 @@ def main():
     if mode not in bench.MODES:
         sys.exit(f"bench_perf: the mode is one of {', '.join(bench.MODES)}, not {mode!r}")
     workdir = tempfile.mkdtemp(prefix="skein-perf-")
-    lua = os.path.join(workdir, "scrape.lua")
-    with open(lua, "w") as f:
-        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                f'wrk.body = \'{{"url": "{PAGE}", "force": true}}\'\n')
-    site = subprocess.Popen([os.path.join(bench.BIN, "bench-site"), os.path.join(bench.ROOT, "config/demo-site"),
-                             str(SITE_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lua = bench.scrape_lua(workdir)
+    site = bench.start_site()
     receiver = stack = None
     data = os.path.join(workdir, "perf.data")
     url = f"http://127.0.0.1:{PORTS['controller']}/api/v1/scrape"
     try:
-        wait_http(SITE_PORT, "/index.html")
         receiver = Receiver(workdir) if mode == "on" else None
         stack = Stack(mode != "off", workdir, mode=mode)
         for _ in range(10):
