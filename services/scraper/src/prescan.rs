@@ -363,12 +363,19 @@ impl Scanner<'_> {
             breaks_out_of_foreign(text) || (text.eq_ignore_ascii_case(b"font") && tag.presentational);
         if in_foreign && breaks_out {
             // html5ever pops the foreign elements and reads this tag as HTML; the model keeps
-            // them and pushes the tag (even a void one), so what follows is read as HTML too.
+            // them (their depth still counts) but as HTML from now on, and pushes the tag (even
+            // a void one): what follows is read as HTML, also once this tag is closed.
+            for open in self.stack.iter_mut().rev().take_while(|open| open.foreign_children) {
+                open.foreign_children = false;
+            }
             return self.push(Open { name, kind, foreign_children: false });
         }
         if in_foreign {
-            // Foreign content honours `<x/>`.
-            let foreign_children = !matches!(kind, Kind::IntegrationPoint | Kind::RawText);
+            // Foreign content honours `<x/>`, and there no element is raw text: of the raw-text
+            // names only SVG's `title` means something, an integration point (HTML children).
+            // A `noscript` or `style` there is a plain foreign element.
+            let integration_point = kind == Kind::IntegrationPoint || text.eq_ignore_ascii_case(b"title");
+            let foreign_children = !integration_point;
             return if self_closing { Ok(()) } else { self.push(Open { name, kind, foreign_children }) };
         }
         // In HTML, `<x/>` is ignored on all but void elements (and svg/math, which are foreign).
@@ -476,6 +483,25 @@ mod tests {
             "a div breaks out of svg back into html"
         );
         assert_eq!(deepest(&format!("<svg><foreignObject>{}", "<x/>".repeat(50))), 52);
+    }
+
+    /// In SVG, `noscript` is no raw text and `title` holds HTML: what follows nests. (Found by
+    /// the property test against html5ever's tree: the model read the rest as text, depth 2
+    /// against html5ever's 19.)
+    #[test]
+    fn raw_text_names_in_svg_do_not_hide_what_follows() {
+        let page = format!("<svg><noscript><title><path>{}", "<div>".repeat(15));
+        assert_eq!(deepest(&page), 19);
+    }
+
+    /// A tag that breaks out of SVG ends the SVG for good, as html5ever pops it: after it
+    /// closes, `<script/>` is a script again (its slash ignored, its text up to `</script>`),
+    /// not an empty SVG element followed by a `<style>` that hides the rest. (Found by the
+    /// property test: the model said 2.)
+    #[test]
+    fn once_broken_out_of_svg_the_page_stays_html() {
+        let page = format!("<svg><li></li><script/><h1><style></script>{}", "<div>".repeat(10));
+        assert_eq!(deepest(&page), 11);
     }
 
     #[test]
