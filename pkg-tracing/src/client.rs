@@ -22,6 +22,7 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode, Uri};
 use actix_web::web::Bytes;
 use awc::error::{ConnectError, PayloadError, SendRequestError};
+use opentelemetry::baggage::BaggageExt as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
@@ -29,7 +30,7 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::metrics::{ClientLabels, EXTERNAL_PEER, HttpClientMetrics, TraceExemplar};
-use crate::middleware::{CORRELATION_ID_HEADER, current_correlation_id};
+use crate::middleware::{CORRELATION_ID_HEADER, CORRELATION_ID_KEY};
 use crate::propagation;
 
 /// Limits for one client; every outgoing call has a timeout.
@@ -375,9 +376,10 @@ impl Call<'_> {
             }
         }
         if self.propagate {
-            propagation::inject(&span.context(), request.headers_mut());
-            if let Some(id) = span.in_scope(current_correlation_id)
-                && let Ok(value) = HeaderValue::try_from(id)
+            let cx = span.context();
+            propagation::inject(&cx, request.headers_mut());
+            if let Some(id) = cx.baggage().get(CORRELATION_ID_KEY)
+                && let Ok(value) = HeaderValue::try_from(id.as_str())
             {
                 request.headers_mut().insert(HeaderName::from_static(CORRELATION_ID_HEADER), value);
             }

@@ -65,6 +65,13 @@ pub struct TelemetryConfig {
     pub url_query_allowlist: Vec<String>,
     /// `OTEL_BSP_SCHEDULE_DELAY`: how long spans wait to be exported in a batch.
     pub bsp_schedule_delay: Duration,
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`: spans waiting for export at most; more are dropped, counted.
+    pub bsp_max_queue_size: usize,
+    /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`: spans per export request at most (≤ the queue size).
+    pub bsp_max_export_batch_size: usize,
+    /// `OTEL_BSP_EXPORT_TIMEOUT`: the longest one export may take, however the exporter's own
+    /// timeout is set.
+    pub bsp_export_timeout: Duration,
 }
 
 const BSP_INTEGER_VARIABLES: [&str; 5] = [
@@ -132,9 +139,16 @@ impl TelemetryConfig {
                     .map_err(|_| invalid(variable, &value, "expected a whole number"))?;
             }
         }
-        let bsp_schedule_delay = Duration::from_millis(
-            get("OTEL_BSP_SCHEDULE_DELAY").and_then(|v| v.trim().parse().ok()).unwrap_or(5_000),
-        );
+        // Checked above: each is a whole number when set. Defaults are the SDK's; a zero queue
+        // or batch would export nothing, so they are at least one span.
+        let whole = |variable: &str, default: u64| {
+            get(variable).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(default)
+        };
+        let bsp_schedule_delay = Duration::from_millis(whole("OTEL_BSP_SCHEDULE_DELAY", 5_000));
+        let bsp_max_queue_size = whole("OTEL_BSP_MAX_QUEUE_SIZE", 2_048).max(1) as usize;
+        let bsp_max_export_batch_size =
+            (whole("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512).max(1) as usize).min(bsp_max_queue_size);
+        let bsp_export_timeout = Duration::from_millis(whole("OTEL_BSP_EXPORT_TIMEOUT", 30_000));
         if let Some(attributes) = get("OTEL_RESOURCE_ATTRIBUTES")
             && let Some(bad) =
                 attributes.split(',').find(|pair| !pair.trim().is_empty() && !pair.contains('='))
@@ -174,6 +188,9 @@ impl TelemetryConfig {
                 .map(|v| v.split(',').map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect())
                 .unwrap_or_default(),
             bsp_schedule_delay,
+            bsp_max_queue_size,
+            bsp_max_export_batch_size,
+            bsp_export_timeout,
         })
     }
 }

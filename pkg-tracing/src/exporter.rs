@@ -1,15 +1,14 @@
-//! Span exporters around the SDK: one that runs exports on Skein's own telemetry runtime and
-//! reports failures without flooding the logs, and a console exporter for a quick look.
+//! What the OTLP export has done ([`ExportStats`], failures reported without flooding the logs),
+//! when it is worth trying the collector again ([`Breaker`]), and a console exporter for a
+//! quick look.
 
-use std::fmt;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry::trace::Status;
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 /// While exports keep failing, repeat the warning at most this often.
@@ -27,6 +26,7 @@ const MAX_COOLDOWN: Duration = Duration::from_secs(10);
 pub struct ExportStats {
     exported: AtomicU64,
     lost: AtomicU64,
+    queue_full_said: AtomicBool,
     failed: AtomicU64,
     outage: Mutex<Option<Outage>>,
 }
@@ -54,7 +54,18 @@ impl ExportStats {
         self.failed.load(Ordering::Relaxed)
     }
 
-    fn record(&self, spans: u64, result: &OTelSdkResult) {
+    /// Spans dropped because the queue was full: lost as surely as a failed export's, and
+    /// said once, the first time (the count is in the `/metrics` of every service).
+    pub(crate) fn record_queue_full(&self, spans: u64) {
+        self.lost.fetch_add(spans, Ordering::Relaxed);
+        if !self.queue_full_said.load(Ordering::Relaxed)
+            && !self.queue_full_said.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!("the span queue is full; spans are dropped until the collector catches up");
+        }
+    }
+
+    pub(crate) fn record(&self, spans: u64, result: &OTelSdkResult) {
         let mut outage = self.outage.lock().unwrap_or_else(|p| p.into_inner());
         match result {
             Ok(()) => {
@@ -97,92 +108,28 @@ impl ExportStats {
 /// Whether the collector is worth trying: closed while exports succeed; open for a cooldown
 /// after a failure, then the next batch is the probe.
 #[derive(Debug, Default)]
-struct Breaker {
+pub(crate) struct Breaker {
     open_until: Option<Instant>,
     cooldown: Duration,
 }
 
 impl Breaker {
-    fn is_open(&self, now: Instant) -> bool {
+    pub(crate) fn is_open(&self, now: Instant) -> bool {
         self.open_until.is_some_and(|until| now < until)
     }
 
-    fn record(&mut self, succeeded: bool, now: Instant) {
+    /// When the cooldown ends, while it runs.
+    pub(crate) fn open_until(&self) -> Option<Instant> {
+        self.open_until
+    }
+
+    pub(crate) fn record(&mut self, succeeded: bool, now: Instant) {
         if succeeded {
             *self = Breaker::default();
         } else {
             self.cooldown =
                 if self.cooldown.is_zero() { FIRST_COOLDOWN } else { (self.cooldown * 2).min(MAX_COOLDOWN) };
             self.open_until = Some(now + self.cooldown);
-        }
-    }
-}
-
-/// Runs every export of `inner` on the telemetry runtime, whichever thread the batch processor
-/// calls from. The gRPC client needs a Tokio reactor, and actix's single-threaded runtime must
-/// never be the one a flush waits on (it would deadlock or time out). While the collector is
-/// unreachable, batches are dropped unsent between probes (see [`FIRST_COOLDOWN`]).
-pub(crate) struct OnRuntime<E> {
-    inner: Arc<E>,
-    runtime: tokio::runtime::Handle,
-    stats: Arc<ExportStats>,
-    breaker: Arc<Mutex<Breaker>>,
-}
-
-impl<E> OnRuntime<E> {
-    pub(crate) fn new(inner: E, runtime: tokio::runtime::Handle, stats: Arc<ExportStats>) -> Self {
-        Self { inner: Arc::new(inner), runtime, stats, breaker: Arc::default() }
-    }
-}
-
-impl<E> fmt::Debug for OnRuntime<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("OnRuntime")
-    }
-}
-
-impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
-    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        let spans = batch.len() as u64;
-        let open = self.breaker.lock().unwrap_or_else(|p| p.into_inner()).is_open(Instant::now());
-        let task = (!open).then(|| {
-            let inner = Arc::clone(&self.inner);
-            self.runtime.spawn(async move { inner.export(batch).await })
-        });
-        let (stats, breaker) = (Arc::clone(&self.stats), Arc::clone(&self.breaker));
-        async move {
-            let result = match task {
-                None => Err(OTelSdkError::InternalFailure(
-                    "the collector was unreachable at the last try; batch dropped unsent".into(),
-                )),
-                Some(task) => {
-                    let result = task.await.unwrap_or_else(|e| {
-                        Err(OTelSdkError::InternalFailure(format!("export task failed: {e}")))
-                    });
-                    breaker.lock().unwrap_or_else(|p| p.into_inner()).record(result.is_ok(), Instant::now());
-                    result
-                }
-            };
-            stats.record(spans, &result);
-            result
-        }
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let _entered = self.runtime.enter();
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        let _entered = self.runtime.enter();
-        self.inner.force_flush()
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        // The provider hands the resource over before the first export, while this is the only
-        // owner of `inner`.
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.set_resource(resource);
         }
     }
 }

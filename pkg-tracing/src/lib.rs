@@ -18,6 +18,7 @@ mod ask_every_time;
 mod blocking;
 mod client;
 mod config;
+mod current_context;
 mod errors;
 mod exporter;
 mod hex_ids;

@@ -16,6 +16,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFi
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::CORRELATION_ID_KEY;
+use crate::current_context::OwnDispatch;
 
 /// One JSON object per line: `timestamp`, `level`, `service`, `target`, `message`, the event's
 /// fields, the enclosing `span` name, and `trace_id`/`span_id`/`correlation_id` when inside a
@@ -23,6 +24,7 @@ use crate::CORRELATION_ID_KEY;
 /// own target and level.
 pub(crate) struct JsonLines {
     pub(crate) service: String,
+    pub(crate) dispatch: OwnDispatch,
 }
 
 impl<S, N> FormatEvent<S, N> for JsonLines
@@ -55,10 +57,9 @@ where
         if let Some(span) = ctx.lookup_current() {
             line.insert("span".into(), span.name().into());
         }
-        // The OpenTelemetry layer makes a span's context current while the span is entered, so
-        // this names the span the event was written in (and works with the SDK disabled too,
-        // where the context is the one received from the caller).
-        let cx = opentelemetry::Context::current();
+        // The context of the span the event was written in (with the SDK disabled too, where
+        // it is the one received from the caller), however RUST_LOG filters spans out of logs.
+        let cx = self.dispatch.current().unwrap_or_default();
         let span = cx.span();
         let ids = span.span_context();
         if ids.is_valid() {

@@ -299,12 +299,12 @@ fn is_valid_correlation_id(id: &str) -> bool {
 
 /// The correlation id of the request being handled, from the current context's baggage.
 pub fn current_correlation_id() -> Option<String> {
-    opentelemetry::Context::current().baggage().get(CORRELATION_ID_KEY).map(|v| v.as_str().to_owned())
+    crate::current_context::current().baggage().get(CORRELATION_ID_KEY).map(|v| v.as_str().to_owned())
 }
 
 /// The trace id of the span being handled, as 32 hex digits, if there is a trace.
 pub fn current_trace_id() -> Option<String> {
-    let cx = tracing::Span::current().context();
+    let cx = crate::current_context::current();
     let span = cx.span();
     let ids = span.span_context();
     ids.is_valid().then(|| crate::hex_ids::trace_id(ids.trace_id()))

@@ -20,9 +20,10 @@ use tracing_subscriber::{Layer, Registry};
 
 use crate::ask_every_time::AskEveryTime;
 use crate::config::{ConfigError, ExporterKind, LogFormat, SamplerConfig, TelemetryConfig};
-use crate::exporter::{ConsoleExporter, ExportStats, OnRuntime};
+use crate::current_context::OwnDispatch;
+use crate::exporter::{ConsoleExporter, ExportStats};
 use crate::logs::{JsonLines, NoSpanFields};
-use crate::otlp::OtlpExporter;
+use crate::otlp::{BatchSettings, EncodingProcessor, OtlpExporter};
 
 /// Crates whose own spans and events must never become exported spans: they carry the export
 /// itself, and tracing them would feed every export back into the next one.
@@ -81,19 +82,18 @@ pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, InitError> {
         value: config.log_filter.clone(),
         problem: e.to_string(),
     })?;
+    let own_dispatch = OwnDispatch::default();
     let log_layer = match config.log_format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .fmt_fields(NoSpanFields)
-            .event_format(JsonLines { service: config.service_name.clone() })
+            .event_format(JsonLines { service: config.service_name.clone(), dispatch: own_dispatch.clone() })
             .with_filter(AskEveryTime(log_filter))
             .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().with_filter(AskEveryTime(log_filter)).boxed(),
     };
-    tracing_subscriber::registry()
-        .with(otel_layer)
-        .with(log_layer)
-        .try_init()
-        .map_err(|e| InitError::Subscriber(e.to_string()))?;
+    let subscriber = tracing::Dispatch::new(tracing_subscriber::registry().with(otel_layer).with(log_layer));
+    own_dispatch.set(&subscriber);
+    subscriber.try_init().map_err(|e| InitError::Subscriber(e.to_string()))?;
 
     tracing::info!(
         service = %config.service_name,
@@ -126,6 +126,10 @@ where
         // reads, at a tenth of the per-span cost (`cargo bench -p pkg-tracing --bench spans`).
         .with_tracked_inactivity(false)
         .with_threads(false)
+        // Nor is a span's context made `Context::current()` on every enter and undone on every
+        // exit (each poll of an instrumented future): what needs the current trace asks
+        // `current_context`, which finds it from the entered span.
+        .with_context_activation(false)
         .with_filter(AskEveryTime(
             filter_fn(|meta| {
                 (meta.is_span() || is_milestone(meta))
@@ -175,15 +179,26 @@ fn build_provider(
                 // The channel's worker task is spawned on the runtime it is built in.
                 let _entered = runtime.enter();
                 // One try per batch, no retries: against a collector that is down a retry is
-                // CPU spent on nothing, and `OnRuntime`'s breaker stops trying until a
+                // CPU spent on nothing, and the span processor's breaker stops trying until a
                 // cooldown is over.
                 OtlpExporter::new(&config.otlp_endpoint, &config.otlp_headers, config.otlp_timeout).map_err(
                     |message| InitError::Exporter { endpoint: config.otlp_endpoint.clone(), message },
                 )?
             };
-            let exporter = OnRuntime::new(exporter, runtime.handle().clone(), Arc::clone(&guard.stats));
+            let settings = BatchSettings {
+                max_queue: config.bsp_max_queue_size,
+                max_batch: config.bsp_max_export_batch_size,
+                delay: config.bsp_schedule_delay,
+                export_timeout: config.bsp_export_timeout,
+            };
+            let processor = EncodingProcessor::new(
+                exporter,
+                settings,
+                Arc::clone(&guard.stats),
+                runtime.handle().clone(),
+            );
             guard.runtime = Some(runtime);
-            builder.with_span_processor(batch(exporter, config)).build()
+            builder.with_span_processor(processor).build()
         }
         ExporterKind::Console => {
             builder.with_span_processor(batch(ConsoleExporter::new(&config.service_name), config)).build()
@@ -192,8 +207,9 @@ fn build_provider(
     })
 }
 
-/// The SDK reads the other `OTEL_BSP_*` variables itself; the delay comes from the config so
-/// in-process tests can shorten it without touching the environment.
+/// The console exporter's batches: the SDK reads the other `OTEL_BSP_*` variables itself; the
+/// delay comes from the config so in-process tests can shorten it without touching the
+/// environment.
 fn batch<E: SpanExporter + 'static>(exporter: E, config: &TelemetryConfig) -> BatchSpanProcessor {
     let batch_config = BatchConfigBuilder::default().with_scheduled_delay(config.bsp_schedule_delay).build();
     BatchSpanProcessor::builder(exporter).with_batch_config(batch_config).build()

@@ -43,29 +43,63 @@ impl EncodedResource {
     }
 }
 
-/// Appends the request carrying `batch` to `buf`.
+/// Appends the request carrying `batch` to `buf`, as the span processor builds it: each span
+/// through [`encode_span`] into [`SpanEntries`], then [`put_request`].
+#[cfg(test)]
 pub(crate) fn export_request(resource: &EncodedResource, batch: &[SpanData], buf: &mut Vec<u8>) {
-    // Spans grouped by instrumentation scope, in order of first appearance. Skein has one
-    // scope, so this is a one-entry list, not a map. Each group's spans are written as they
-    // come (each span into `span`, then behind its length), so a span's fields are read once;
-    // the enclosing messages' lengths are known once their spans are written.
-    let mut groups: Vec<(&InstrumentationScope, Vec<u8>)> = Vec::with_capacity(1);
-    let mut span = Vec::with_capacity(1024);
+    let mut entries = SpanEntries::default();
+    let mut scratch = Vec::new();
     for data in batch {
-        let index = match groups.iter().position(|(scope, _)| *scope == &data.instrumentation_scope) {
+        scratch.clear();
+        encode_span(&mut scratch, data);
+        entries.push_encoded(&data.instrumentation_scope, &scratch);
+    }
+    put_request(resource, &entries, buf);
+}
+
+/// Encoded spans waiting for their request, grouped by instrumentation scope in order of first
+/// appearance (Skein has one scope, so this is a one-entry list, not a map). Each group holds
+/// `ScopeSpans.spans` fields, ready to be written behind the scope.
+#[derive(Debug, Default)]
+pub(crate) struct SpanEntries {
+    groups: Vec<(InstrumentationScope, Vec<u8>)>,
+    spans: usize,
+}
+
+impl SpanEntries {
+    /// Appends a span written by [`encode_span`] to its scope's group, behind its tag and length.
+    pub(crate) fn push_encoded(&mut self, scope: &InstrumentationScope, span: &[u8]) {
+        let index = match self.groups.iter().position(|(known, _)| known == scope) {
             Some(index) => index,
             None => {
-                // Skein's spans are 200–600 bytes: a guess that saves most reallocations.
-                groups.push((&data.instrumentation_scope, Vec::with_capacity(512 * batch.len())));
-                groups.len() - 1
+                self.groups.push((scope.clone(), Vec::new()));
+                self.groups.len() - 1
             }
         };
-        span.clear();
-        put_span(&mut span, data);
-        let spans = &mut groups[index].1;
-        put_bytes(spans, 2, &span);
+        put_bytes(&mut self.groups[index].1, 2, span);
+        self.spans += 1;
     }
-    let scope_spans_lens: Vec<usize> = groups
+
+    /// How many spans are held.
+    pub(crate) fn len(&self) -> usize {
+        self.spans
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.spans == 0
+    }
+}
+
+/// Appends one span's `Span` message (no tag, no length) to `buf`, for
+/// [`SpanEntries::push_encoded`]. Written once: its length is taken from what was written.
+pub(crate) fn encode_span(buf: &mut Vec<u8>, data: &SpanData) {
+    put_span(buf, data);
+}
+
+/// Appends the `ExportTraceServiceRequest` carrying `entries` to `buf`.
+pub(crate) fn put_request(resource: &EncodedResource, entries: &SpanEntries, buf: &mut Vec<u8>) {
+    let scope_spans_lens: Vec<usize> = entries
+        .groups
         .iter()
         .map(|(scope, spans)| {
             len_field_len(1, scope_len(scope)) + spans.len() + opt_bytes_len(3, schema_url(scope).as_bytes())
@@ -81,7 +115,7 @@ pub(crate) fn export_request(resource: &EncodedResource, batch: &[SpanData], buf
     put_len_prefix(buf, 1, resource_spans_len);
     // ResourceSpans.resource: written even when empty, as the SDK's exporter does.
     put_bytes(buf, 1, &resource.message);
-    for ((scope, spans), &scope_spans_len) in groups.iter().zip(&scope_spans_lens) {
+    for ((scope, spans), &scope_spans_len) in entries.groups.iter().zip(&scope_spans_lens) {
         // ResourceSpans.scope_spans
         put_len_prefix(buf, 2, scope_spans_len);
         put_len_prefix(buf, 1, scope_len(scope));

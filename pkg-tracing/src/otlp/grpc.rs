@@ -1,5 +1,5 @@
-//! The export call: one unary gRPC request per batch, its body the bytes [`super::encode`]
-//! wrote, its answer read for a partial success (spans the collector refused).
+//! The export call: one unary gRPC request per batch, its body the spans [`super::batch`]
+//! encoded as they ended, its answer read for a partial success (spans the collector refused).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,7 +8,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::{Buf as _, BufMut as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
@@ -16,7 +15,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
 use super::EXPORT_PATH;
-use super::encode::{EncodedResource, export_request};
+use super::encode::{EncodedResource, SpanEntries, put_request};
 use super::wire::{Field, Reader};
 
 /// While a collector keeps refusing spans, say so at most this often.
@@ -89,34 +88,32 @@ impl OtlpExporter {
     }
 }
 
-impl SpanExporter for OtlpExporter {
-    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        let sent = batch.len();
-        // Sized by the encoder, which knows the request's length before writing it.
+impl OtlpExporter {
+    /// Sends `entries` as one `ExportTraceServiceRequest`. A refusal of some spans by the
+    /// collector (a partial success) is a warning, not a failure: the request arrived.
+    pub(crate) async fn export(&self, entries: &SpanEntries) -> OTelSdkResult {
         let mut body = Vec::new();
-        export_request(&self.resource, &batch, &mut body);
-        drop(batch);
+        put_request(&self.resource, entries, &mut body);
         let mut request = Request::new(body);
         *request.metadata_mut() = self.metadata.clone();
         let mut client = self.client.clone();
-        async move {
-            client
-                .ready()
-                .await
-                .map_err(|e| OTelSdkError::InternalFailure(format!("collector unreachable: {e}")))?;
-            let answer = client
-                .unary(request, PathAndQuery::from_static(EXPORT_PATH), PreEncoded)
-                .await
-                .map_err(|status| OTelSdkError::InternalFailure(describe(&status)))?;
-            let refusal = answer.into_inner();
-            if refusal.rejected_spans > 0 || !refusal.error_message.is_empty() {
-                self.warn_of_refusal(&refusal, sent);
-            }
-            Ok(())
+        client
+            .ready()
+            .await
+            .map_err(|e| OTelSdkError::InternalFailure(format!("collector unreachable: {e}")))?;
+        let answer = client
+            .unary(request, PathAndQuery::from_static(EXPORT_PATH), PreEncoded)
+            .await
+            .map_err(|status| OTelSdkError::InternalFailure(describe(&status)))?;
+        let refusal = answer.into_inner();
+        if refusal.rejected_spans > 0 || !refusal.error_message.is_empty() {
+            self.warn_of_refusal(&refusal, entries.len());
         }
+        Ok(())
     }
 
-    fn set_resource(&mut self, resource: &Resource) {
+    /// The provider's resource, encoded once for every request.
+    pub(crate) fn set_resource(&mut self, resource: &Resource) {
         self.resource = EncodedResource::new(resource);
     }
 }

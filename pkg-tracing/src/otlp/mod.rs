@@ -1,14 +1,16 @@
-//! Skein's OTLP/gRPC span exporter: the batch encoded straight from the SDK's `SpanData`
-//! ([`encode`]) and sent as `opentelemetry.proto.collector.trace.v1.TraceService/Export` over
-//! tonic ([`grpc`]). It replaces opentelemetry-otlp's exporter, which cost more CPU per span
+//! Skein's OTLP/gRPC span export: each span encoded straight from the SDK's `SpanData`
+//! ([`encode`]) on the thread that ended it and queued as bytes ([`batch`]), each batch sent as
+//! `opentelemetry.proto.collector.trace.v1.TraceService/Export` over tonic ([`grpc`]). It replaces opentelemetry-otlp's exporter, which cost more CPU per span
 //! on its export thread than the span cost where it was recorded (BENCHMARKS.md, "Tracing's
 //! share under load").
 
+mod batch;
 mod encode;
 mod grpc;
 pub(crate) mod settings;
 pub(crate) mod wire;
 
+pub(crate) use batch::{BatchSettings, EncodingProcessor};
 pub(crate) use grpc::OtlpExporter;
 
 /// The gRPC method spans are exported to (and the test collectors serve).

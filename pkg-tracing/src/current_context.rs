@@ -1,0 +1,50 @@
+//! Which OpenTelemetry context is current: the one of the innermost entered span that the
+//! OpenTelemetry layer records.
+//!
+//! The layer is set up without context activation (see `telemetry::otel_layer`): entering a
+//! span does not make its context `opentelemetry::Context::current()`, which saved a context
+//! clone, a thread-local push and a pop on every poll of every instrumented future. What needs
+//! the current trace (log lines, the correlation id, the trace id a handler stores) asks here
+//! instead, at the rare moments it does.
+
+use std::sync::{Arc, OnceLock};
+
+use tracing::dispatcher::WeakDispatch;
+use tracing::{Dispatch, Subscriber};
+use tracing_subscriber::registry::{LookupSpan, Registry};
+
+/// The context of the innermost entered span that has one, under `dispatch`. Spans the
+/// OpenTelemetry layer does not record (the transport's, filtered out) are skipped for their
+/// parents. `None` outside any traced span.
+pub(crate) fn context_in(dispatch: &Dispatch) -> Option<opentelemetry::Context> {
+    let registry = dispatch.downcast_ref::<Registry>()?;
+    let current = registry.current_span();
+    let span = registry.span(current.id()?)?;
+    span.scope().find_map(|span| tracing_opentelemetry::get_otel_context(&span.id(), dispatch))
+}
+
+/// [`context_in`] the thread's current subscriber; an empty context outside any traced span.
+pub(crate) fn current() -> opentelemetry::Context {
+    tracing::dispatcher::get_default(context_in).unwrap_or_default()
+}
+
+/// The subscriber's own `Dispatch`, for code that runs inside the subscriber (the log line
+/// formatter): there, asking for the thread's current dispatch answers "none" whenever a
+/// scoped one is set. Kept weak: the subscriber holds this, and must not keep itself alive.
+/// (A layer's `on_register_dispatch` would learn it too, but an unfiltered layer changes the
+/// subscriber's callsite interest and level hint, and a filtered one adds a span lookup to
+/// every enter and exit.)
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OwnDispatch(Arc<OnceLock<WeakDispatch>>);
+
+impl OwnDispatch {
+    /// Remembers `dispatch`, the subscriber just installed.
+    pub(crate) fn set(&self, dispatch: &Dispatch) {
+        let _ = self.0.set(dispatch.downgrade());
+    }
+
+    /// The current context as [`context_in`] the installed subscriber sees it.
+    pub(crate) fn current(&self) -> Option<opentelemetry::Context> {
+        context_in(&self.0.get()?.upgrade()?)
+    }
+}
