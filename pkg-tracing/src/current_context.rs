@@ -13,19 +13,22 @@ use tracing::dispatcher::WeakDispatch;
 use tracing::{Dispatch, Subscriber};
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
-/// The context of the innermost entered span that has one, under `dispatch`. Spans the
-/// OpenTelemetry layer does not record (the transport's, filtered out) are skipped for their
-/// parents. `None` outside any traced span.
-pub(crate) fn context_in(dispatch: &Dispatch) -> Option<opentelemetry::Context> {
+/// The innermost entered span that has a context, under `dispatch`: its name and context. Spans
+/// the OpenTelemetry layer does not record (the transport's, filtered out) are skipped for
+/// their parents; so are none that RUST_LOG leaves out of the logs. `None` outside any traced
+/// span.
+pub(crate) fn traced_span_in(dispatch: &Dispatch) -> Option<(&'static str, opentelemetry::Context)> {
     let registry = dispatch.downcast_ref::<Registry>()?;
     let current = registry.current_span();
     let span = registry.span(current.id()?)?;
-    span.scope().find_map(|span| tracing_opentelemetry::get_otel_context(&span.id(), dispatch))
+    span.scope().find_map(|span| {
+        tracing_opentelemetry::get_otel_context(&span.id(), dispatch).map(|cx| (span.name(), cx))
+    })
 }
 
-/// [`context_in`] the thread's current subscriber; an empty context outside any traced span.
+/// The current context under the thread's current subscriber; empty outside any traced span.
 pub(crate) fn current() -> opentelemetry::Context {
-    tracing::dispatcher::get_default(context_in).unwrap_or_default()
+    tracing::dispatcher::get_default(traced_span_in).map(|(_, cx)| cx).unwrap_or_default()
 }
 
 /// The subscriber's own `Dispatch`, for code that runs inside the subscriber (the log line
@@ -43,8 +46,8 @@ impl OwnDispatch {
         let _ = self.0.set(dispatch.downgrade());
     }
 
-    /// The current context as [`context_in`] the installed subscriber sees it.
-    pub(crate) fn current(&self) -> Option<opentelemetry::Context> {
-        context_in(&self.0.get()?.upgrade()?)
+    /// The current traced span as [`traced_span_in`] the installed subscriber finds it.
+    pub(crate) fn traced_span(&self) -> Option<(&'static str, opentelemetry::Context)> {
+        traced_span_in(&self.0.get()?.upgrade()?)
     }
 }

@@ -3,7 +3,7 @@
 //! `{:032x}` of a `u128` goes through the formatter's padding machinery, ~1.7 k instructions an
 //! id against ~100 here.
 
-use opentelemetry::trace::{SpanContext, TraceId};
+use opentelemetry::trace::{SpanContext, TraceFlags, TraceId};
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
@@ -26,21 +26,31 @@ pub(crate) fn trace_id(id: TraceId) -> String {
     hex(&id.to_bytes())
 }
 
-/// `00-<trace-id>-<span-id>-<flags>`: the W3C `traceparent` / `traceresponse` value.
+/// `00-<trace-id>-<span-id>-<flags>`: the W3C `traceresponse` value, every flag as set.
 pub(crate) fn version_00(span: &SpanContext) -> String {
+    with_flags(span, span.trace_flags())
+}
+
+/// The W3C `traceparent` value as the SDK's `TraceContextPropagator` writes it: of the flags,
+/// only `sampled` is passed on.
+pub(crate) fn traceparent(span: &SpanContext) -> String {
+    with_flags(span, span.trace_flags() & TraceFlags::SAMPLED)
+}
+
+fn with_flags(span: &SpanContext, flags: TraceFlags) -> String {
     let mut out = String::with_capacity(55);
     out.push_str("00-");
     push_hex(&mut out, &span.trace_id().to_bytes());
     out.push('-');
     push_hex(&mut out, &span.span_id().to_bytes());
     out.push('-');
-    push_hex(&mut out, &[span.trace_flags().to_u8()]);
+    push_hex(&mut out, &[flags.to_u8()]);
     out
 }
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{SpanId, TraceFlags, TraceState};
+    use opentelemetry::trace::{SpanId, TraceState};
 
     use super::*;
 
@@ -63,6 +73,8 @@ mod tests {
             assert_eq!(trace_id(context.trace_id()), format!("{trace:032x}"));
             assert_eq!(hex(&span.to_be_bytes()), format!("{span:016x}"));
             assert_eq!(version_00(&context), format!("00-{trace:032x}-{span:016x}-{:02x}", flags.to_u8()));
+            let sampled = flags.to_u8() & 1;
+            assert_eq!(traceparent(&context), format!("00-{trace:032x}-{span:016x}-{sampled:02x}"));
         }
     }
 }

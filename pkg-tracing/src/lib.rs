@@ -59,7 +59,7 @@ pub const ENV_HELP: &str = "  OTEL_SERVICE_NAME                    service.name 
   OTEL_TRACES_EXPORTER                 otlp|console|none (default: otlp)
   OTEL_SDK_DISABLED                    true: export nothing, still forward context (default: false)
   OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_EXPORT_TIMEOUT
-                                       batch span processor (SDK defaults)
+                                       span batching (SDK defaults: 5000 ms, 2048, 512, 30000 ms)
   URL_QUERY_ALLOWLIST                  query keys whose values show in url.full and logs (default: none)
   RUST_LOG                             log filter (default: info)
   LOG_FORMAT                           json|pretty (default: pretty on a terminal, else json)

@@ -34,7 +34,7 @@ where
 {
     fn format_event(
         &self,
-        ctx: &FmtContext<'_, S, N>,
+        _ctx: &FmtContext<'_, S, N>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
@@ -54,12 +54,14 @@ where
         if crate::telemetry::is_milestone(meta) {
             line.entry("message").or_insert_with(|| meta.name().into());
         }
-        if let Some(span) = ctx.lookup_current() {
-            line.insert("span".into(), span.name().into());
+        // The traced span the event was written in, however RUST_LOG filters spans out of the
+        // logs: its name and ids (with the SDK disabled too, where the context is the one
+        // received from the caller).
+        let (span, cx) = self.dispatch.traced_span().unzip();
+        if let Some(name) = span {
+            line.insert("span".into(), name.into());
         }
-        // The context of the span the event was written in (with the SDK disabled too, where
-        // it is the one received from the caller), however RUST_LOG filters spans out of logs.
-        let cx = self.dispatch.current().unwrap_or_default();
+        let cx = cx.unwrap_or_default();
         let span = cx.span();
         let ids = span.span_context();
         if ids.is_valid() {

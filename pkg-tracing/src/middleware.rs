@@ -121,7 +121,7 @@ where
         };
         let span = tracing::info_span!(
             "HTTP request",
-            otel.name = %name,
+            otel.name = name.as_str(),
             otel.kind = "server",
             otel.status_code = Empty,
             http.request.method = method.unwrap_or("_OTHER"),
@@ -131,7 +131,7 @@ where
             url.scheme = req.connection_info().scheme(),
             network.peer.address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
             user_agent.original = req.headers().get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or(""),
-            correlation.id = %correlation_id,
+            correlation.id = correlation_id.as_str(),
             http.response.status_code = Empty,
             error.type = Empty,
         );

@@ -29,7 +29,7 @@ impl Collector for TelemetryCollector {
             ("skein_telemetry_spans_exported", "Spans the OTLP collector accepted", stats.exported_spans()),
             (
                 "skein_telemetry_spans_dropped",
-                "Spans lost in exports that failed (the collector was unreachable or refused them)",
+                "Spans lost: in exports that failed (the collector was unreachable or refused them), or past a full queue",
                 stats.lost_spans(),
             ),
             ("skein_telemetry_export_errors", "Span exports (batches) that failed", stats.failed_exports()),
