@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator as _};
+use opentelemetry::baggage::BaggageExt as _;
+use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
-use opentelemetry_sdk::propagation::BaggagePropagator;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// Reads W3C `traceparent`, `tracestate` and `baggage` from request headers.
@@ -18,9 +18,9 @@ pub(crate) fn extract(headers: &HeaderMap) -> opentelemetry::Context {
 }
 
 /// Writes `traceparent`, `tracestate` and `baggage` for `cx` into outgoing headers: what the
-/// propagators `init` installs write (a unit test compares), called directly rather than
-/// through the global composite, and `traceparent` without `core::fmt`. Every internal call
-/// makes one; through the propagators it cost ~7 k instructions.
+/// propagators `init` installs write (a unit test compares), written directly rather than
+/// through the global composite, and without `core::fmt`. Every internal call makes one;
+/// through the propagators it cost ~7 k instructions.
 pub(crate) fn inject(cx: &opentelemetry::Context, headers: &mut awc::http::header::HeaderMap) {
     let span = cx.span();
     let ids = span.span_context();
@@ -32,7 +32,52 @@ pub(crate) fn inject(cx: &opentelemetry::Context, headers: &mut awc::http::heade
             headers.insert(TRACESTATE, value);
         }
     }
-    BaggagePropagator::new().inject_context(cx, &mut HeaderInjector(headers));
+    let baggage = cx.baggage();
+    if !baggage.is_empty()
+        && let Ok(value) = HeaderValue::try_from(baggage_header(baggage))
+    {
+        headers.insert(BAGGAGE, value);
+    }
+}
+
+/// The `baggage` header as the SDK's `BaggagePropagator` writes it: `key=value;metadata`
+/// entries joined by commas, key and value trimmed and percent-encoded (control characters,
+/// space, `"`, `;`, `,`, `=` and every non-ASCII byte, as `%XX` in upper case). Written in
+/// one buffer rather than through a `String` per entry and a join.
+fn baggage_header(baggage: &opentelemetry::baggage::Baggage) -> String {
+    let mut out = String::with_capacity(64);
+    for (name, (value, metadata)) in baggage {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        push_percent_encoded(&mut out, name.as_str().trim());
+        out.push('=');
+        push_percent_encoded(&mut out, value.as_str().trim());
+        let metadata = metadata.as_str().trim();
+        if !metadata.is_empty() {
+            out.push(';');
+            out.push_str(metadata);
+        }
+    }
+    out
+}
+
+fn push_percent_encoded(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let plain = |b: u8| (0x20..0x7f).contains(&b) && !matches!(b, b' ' | b'"' | b';' | b',' | b'=');
+    if text.bytes().all(plain) {
+        out.push_str(text);
+        return;
+    }
+    for byte in text.bytes() {
+        if plain(byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+    }
 }
 
 /// The current span's context as W3C headers (`traceparent`, `tracestate`, `baggage`), to
@@ -106,38 +151,20 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-struct HeaderInjector<'a>(&'a mut awc::http::header::HeaderMap);
-
-/// The names the W3C propagators write, made once: parsing them from the propagators' strings
-/// on every outgoing call costs as much as the rest of the injection.
+/// The names `inject` writes, made once: parsing them on every outgoing call cost as much as the
+/// rest of the injection.
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
-
-impl Injector for HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        let name = match key {
-            "traceparent" => Ok(TRACEPARENT),
-            "tracestate" => Ok(TRACESTATE),
-            "baggage" => Ok(BAGGAGE),
-            other => HeaderName::try_from(other),
-        };
-        // The propagators emit valid names and values; anything else is skipped, never a panic.
-        if let (Ok(name), Ok(value)) = (name, HeaderValue::try_from(value)) {
-            self.0.insert(name, value);
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
 
-    use opentelemetry::KeyValue;
-    use opentelemetry::baggage::BaggageExt as _;
+    use opentelemetry::baggage::{BaggageMetadata, KeyValueMetadata};
     use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator as _};
     use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
-    use opentelemetry_sdk::propagation::TraceContextPropagator;
+    use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
     use super::*;
 
@@ -153,9 +180,14 @@ mod tests {
                 state.parse::<TraceState>().unwrap(),
             )
         };
+        let entry = |key: &str, value: &str, metadata: &str| {
+            KeyValueMetadata::new(key.to_owned(), value.to_owned(), BaggageMetadata::from(metadata))
+        };
         let baggage = [
-            KeyValue::new(crate::CORRELATION_ID_KEY, "req-42_a.b:c"),
-            KeyValue::new("user.note", "needs encoding: space, comma; semicolon=equals % é"),
+            entry(crate::CORRELATION_ID_KEY, "req-42_a.b:c", ""),
+            entry("user.note", " needs encoding: space, comma; semicolon=equals % é \" \t\u{7f} ", ""),
+            entry("with.metadata", "v", " prop1=1;prop2 "),
+            entry("empty", "", ""),
         ];
         let cases = [
             opentelemetry::Context::new().with_remote_span_context(context(TraceFlags::SAMPLED, "")),
@@ -173,6 +205,7 @@ mod tests {
             Box::new(TraceContextPropagator::new()),
             Box::new(BaggagePropagator::new()),
         ]);
+        let mut encoded = false;
         for cx in cases {
             let mut expected = HashMap::new();
             sdk.inject_context(&cx, &mut expected);
@@ -183,6 +216,8 @@ mod tests {
                 .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap().to_owned()))
                 .collect();
             assert_eq!(written, expected, "for {cx:?}");
+            encoded |= expected.get("baggage").is_some_and(|b| b.contains("%C3%A9") && b.contains("%7F"));
         }
+        assert!(encoded, "a case exercised the percent-encoding (the SDK kept the odd values)");
     }
 }
