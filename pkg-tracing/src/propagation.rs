@@ -4,16 +4,61 @@ use std::collections::HashMap;
 
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::baggage::BaggageExt as _;
-use opentelemetry::propagation::Extractor;
-use opentelemetry::trace::{SpanContext, TraceContextExt};
+use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// Reads W3C `traceparent`, `tracestate` and `baggage` from request headers.
 /// Only what the headers carry: extracting on top of the current context would let an absent or
 /// broken `traceparent` fall back to whatever span happens to be current.
+///
+/// What the propagators `init` installs read (a unit test compares), read directly rather than
+/// through the global composite. A `traceparent` in the canonical form every W3C tracer sends
+/// (version 00, lower-case hex) is parsed here; any other form goes to the SDK's
+/// `TraceContextPropagator`, whose rules for versions, lengths and case it then follows.
 pub(crate) fn extract(headers: &HeaderMap) -> opentelemetry::Context {
-    opentelemetry::global::get_text_map_propagator(|p| {
-        p.extract_with_context(&opentelemetry::Context::new(), &HeaderExtractor(headers))
+    let carrier = HeaderExtractor(headers);
+    let empty = opentelemetry::Context::new();
+    let traceparent = headers.get(TRACEPARENT).and_then(|v| v.to_str().ok());
+    let cx = match traceparent.and_then(canonical_traceparent) {
+        Some((trace_id, span_id, flags)) => {
+            let trace_state = headers
+                .get(TRACESTATE)
+                .and_then(|v| v.to_str().ok())
+                .map(|state| state.parse::<TraceState>().unwrap_or_default())
+                .unwrap_or_default();
+            let flags = TraceFlags::new(flags) & TraceFlags::SAMPLED;
+            let span = SpanContext::new(trace_id, span_id, flags, true, trace_state);
+            if span.is_valid() { empty.with_remote_span_context(span) } else { empty }
+        }
+        None => TraceContextPropagator::new().extract_with_context(&empty, &carrier),
+    };
+    BaggagePropagator::new().extract_with_context(&cx, &carrier)
+}
+
+/// `00-<32 hex>-<16 hex>-<2 hex>`, lower case, nothing around it: the ids and the flags byte.
+/// `None` for anything else, which the SDK's parser then judges.
+fn canonical_traceparent(value: &str) -> Option<(TraceId, SpanId, u8)> {
+    let bytes = value.as_bytes();
+    if bytes.len() != 55 || !bytes.starts_with(b"00-") || bytes[35] != b'-' || bytes[52] != b'-' {
+        return None;
+    }
+    let trace_id = lower_hex(&bytes[3..35])?;
+    let span_id = lower_hex(&bytes[36..52])?;
+    let flags = lower_hex(&bytes[53..55])?;
+    Some((TraceId::from(trace_id), SpanId::from(span_id as u64), flags as u8))
+}
+
+/// At most 32 lower-case hex digits as a number.
+fn lower_hex(digits: &[u8]) -> Option<u128> {
+    digits.iter().try_fold(0_u128, |value, &digit| {
+        let nibble = match digit {
+            b'0'..=b'9' => digit - b'0',
+            b'a'..=b'f' => digit - b'a' + 10,
+            _ => return None,
+        };
+        Some(value << 4 | u128::from(nibble))
     })
 }
 
@@ -163,8 +208,6 @@ mod tests {
 
     use opentelemetry::baggage::{BaggageMetadata, KeyValueMetadata};
     use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator as _};
-    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
-    use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
     use super::*;
 
@@ -219,5 +262,67 @@ mod tests {
             encoded |= expected.get("baggage").is_some_and(|b| b.contains("%C3%A9") && b.contains("%7F"));
         }
         assert!(encoded, "a case exercised the percent-encoding (the SDK kept the odd values)");
+    }
+
+    /// `extract` reads what the SDK's propagators, composed as `init` installs them, read: the
+    /// canonical form and every one-character change of it, truncations, padding, other
+    /// versions, zero ids, with and without a `tracestate`.
+    #[test]
+    fn extract_reads_what_the_sdks_propagators_read() {
+        let canonical = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let mut values: Vec<String> = vec![
+            canonical.into(),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00".into(),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02".into(),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff".into(),
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01".into(),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01".into(),
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra".into(),
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+            format!("{canonical}-"),
+            format!("{canonical}0"),
+            format!(" {canonical}"),
+            format!("{canonical} "),
+            String::new(),
+        ];
+        values.extend((0..canonical.len()).map(|end| canonical[..end].to_owned()));
+        for at in 0..canonical.len() {
+            for replacement in ['0', '9', 'a', 'f', 'A', 'F', 'g', '-', ' ', '+'] {
+                let mut changed = canonical.to_owned();
+                changed.replace_range(at..at + 1, &replacement.to_string());
+                values.push(changed);
+            }
+        }
+        let sdk = TextMapCompositePropagator::new(vec![
+            Box::new(TraceContextPropagator::new()),
+            Box::new(BaggagePropagator::new()),
+        ]);
+        let mut accepted = 0;
+        for value in &values {
+            for state in [None, Some("vendor=abc,other=1"), Some("not a valid state")] {
+                let mut headers = HeaderMap::new();
+                if let Ok(value) = HeaderValue::from_str(value) {
+                    headers.insert(TRACEPARENT, value);
+                }
+                if let Some(state) = state {
+                    headers.insert(TRACESTATE, HeaderValue::from_static(state));
+                }
+                headers.insert(BAGGAGE, HeaderValue::from_static("correlation.id=abc,k=v%20w;meta"));
+                let ours = extract(&headers);
+                let theirs =
+                    sdk.extract_with_context(&opentelemetry::Context::new(), &HeaderExtractor(&headers));
+                assert_eq!(ours.span().span_context(), theirs.span().span_context(), "{value:?} {state:?}");
+                let entries = |cx: &opentelemetry::Context| {
+                    let mut entries: Vec<String> =
+                        cx.baggage().iter().map(|(k, (v, m))| format!("{k}={v};{}", m.as_str())).collect();
+                    entries.sort();
+                    entries
+                };
+                assert_eq!(entries(&ours), entries(&theirs), "{value:?}");
+                accepted += usize::from(theirs.span().span_context().is_valid());
+            }
+        }
+        assert!(accepted > 100, "the cases include many the SDK accepts: {accepted} of {}", values.len() * 3);
     }
 }
