@@ -572,10 +572,10 @@ CPU time per pipeline request, µs (user + system, from /proc and, for wrk, its 
 The same by thread (µs per request; scheduler accounting, so exact where sampling profilers
 skid; names as the kernel keeps them, 15 characters): `actix-rt|system` are the request
 workers, `tokio-rt-worker` the blocking pool that runs extraction and analysis,
-`sqlx-sqlite-wor` the SQLite connections' threads, `otel-export` the OTLP exporter's runtime
-and `OpenTelemetry.T` the SDK's batch processor.
-Tracing's cost is the on − off column; what it costs on the request's path is in the first
-kind of thread, what it costs off it in the last two:
+`sqlx-sqlite-wor` the SQLite connections' threads, `otel-export` the runtime that sends the
+queued spans. Spans are encoded on the thread that ends them (`pkg-tracing/src/otlp/batch.rs`),
+so their encoding is in the request threads' figures; what `otel-export` adds is the sending.
+Tracing's cost is the on − off column; with the collector down nothing is encoded or sent:
 
 | service | thread | tracing on | tracing off | on − off | collector down |
 | --- | --- | --- | --- | --- | --- |
