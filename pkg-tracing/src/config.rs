@@ -297,6 +297,28 @@ mod tests {
     }
 
     #[test]
+    fn batching_variables_are_read_with_the_sdks_defaults_and_a_batch_never_exceeds_the_queue() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            (c.bsp_schedule_delay, c.bsp_max_queue_size, c.bsp_max_export_batch_size, c.bsp_export_timeout),
+            (Duration::from_secs(5), 2048, 512, Duration::from_secs(30))
+        );
+        let c = config(&[
+            ("OTEL_BSP_SCHEDULE_DELAY", "250"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "400"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", " 1500 "),
+        ])
+        .unwrap();
+        assert_eq!(c.bsp_schedule_delay, Duration::from_millis(250));
+        assert_eq!(c.bsp_max_queue_size, 100);
+        assert_eq!(c.bsp_max_export_batch_size, 100, "capped at the queue size");
+        assert_eq!(c.bsp_export_timeout, Duration::from_millis(1500));
+        let c = config(&[("OTEL_BSP_MAX_QUEUE_SIZE", "0"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0")]).unwrap();
+        assert_eq!((c.bsp_max_queue_size, c.bsp_max_export_batch_size), (1, 1), "never zero");
+    }
+
+    #[test]
     fn service_name_precedence_follows_the_specification() {
         let from_attributes = config(&[("OTEL_RESOURCE_ATTRIBUTES", "team=core,service.name=attr")]).unwrap();
         assert_eq!(from_attributes.service_name, "attr");

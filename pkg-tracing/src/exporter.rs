@@ -58,9 +58,7 @@ impl ExportStats {
     /// said once, the first time (the count is in the `/metrics` of every service).
     pub(crate) fn record_queue_full(&self, spans: u64) {
         self.lost.fetch_add(spans, Ordering::Relaxed);
-        if !self.queue_full_said.load(Ordering::Relaxed)
-            && !self.queue_full_said.swap(true, Ordering::Relaxed)
-        {
+        if !self.queue_full_said.swap(true, Ordering::Relaxed) {
             tracing::warn!("the span queue is full; spans are dropped until the collector catches up");
         }
     }

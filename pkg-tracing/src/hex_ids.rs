@@ -1,9 +1,10 @@
-//! Trace and span ids as lower-case hex, from a digit table rather than `core::fmt`: ids are
-//! written several times per request (the `traceresponse` header, the stored trace id), and
+//! Trace and span ids as lower-case hex, written from a digit table rather than `core::fmt`,
+//! and the canonical `traceparent` read back without the SDK's parser. Ids are written several
+//! times per request (the `traceresponse` header, the stored trace id), and
 //! `{:032x}` of a `u128` goes through the formatter's padding machinery, ~1.7 k instructions an
 //! id against ~100 here.
 
-use opentelemetry::trace::{SpanContext, TraceFlags, TraceId};
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId};
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
@@ -48,9 +49,34 @@ fn with_flags(span: &SpanContext, flags: TraceFlags) -> String {
     out
 }
 
+/// `00-<32 hex>-<16 hex>-<2 hex>`, lower case, nothing around it: the ids and the flags byte.
+/// `None` for anything else, which the SDK's parser then judges.
+pub(crate) fn canonical_traceparent(value: &str) -> Option<(TraceId, SpanId, u8)> {
+    let bytes = value.as_bytes();
+    if bytes.len() != 55 || !bytes.starts_with(b"00-") || bytes[35] != b'-' || bytes[52] != b'-' {
+        return None;
+    }
+    let trace_id = lower_hex(&bytes[3..35])?;
+    let span_id = lower_hex(&bytes[36..52])?;
+    let flags = lower_hex(&bytes[53..55])?;
+    Some((TraceId::from(trace_id), SpanId::from(span_id as u64), flags as u8))
+}
+
+/// At most 32 lower-case hex digits as a number.
+fn lower_hex(digits: &[u8]) -> Option<u128> {
+    digits.iter().try_fold(0_u128, |value, &digit| {
+        let nibble = match digit {
+            b'0'..=b'9' => digit - b'0',
+            b'a'..=b'f' => digit - b'a' + 10,
+            _ => return None,
+        };
+        Some(value << 4 | u128::from(nibble))
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{SpanId, TraceState};
+    use opentelemetry::trace::TraceState;
 
     use super::*;
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceState};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
@@ -21,7 +21,7 @@ pub(crate) fn extract(headers: &HeaderMap) -> opentelemetry::Context {
     let carrier = HeaderExtractor(headers);
     let empty = opentelemetry::Context::new();
     let traceparent = headers.get(TRACEPARENT).and_then(|v| v.to_str().ok());
-    let cx = match traceparent.and_then(canonical_traceparent) {
+    let cx = match traceparent.and_then(crate::hex_ids::canonical_traceparent) {
         Some((trace_id, span_id, flags)) => {
             let trace_state = headers
                 .get(TRACESTATE)
@@ -35,31 +35,6 @@ pub(crate) fn extract(headers: &HeaderMap) -> opentelemetry::Context {
         None => TraceContextPropagator::new().extract_with_context(&empty, &carrier),
     };
     BaggagePropagator::new().extract_with_context(&cx, &carrier)
-}
-
-/// `00-<32 hex>-<16 hex>-<2 hex>`, lower case, nothing around it: the ids and the flags byte.
-/// `None` for anything else, which the SDK's parser then judges.
-fn canonical_traceparent(value: &str) -> Option<(TraceId, SpanId, u8)> {
-    let bytes = value.as_bytes();
-    if bytes.len() != 55 || !bytes.starts_with(b"00-") || bytes[35] != b'-' || bytes[52] != b'-' {
-        return None;
-    }
-    let trace_id = lower_hex(&bytes[3..35])?;
-    let span_id = lower_hex(&bytes[36..52])?;
-    let flags = lower_hex(&bytes[53..55])?;
-    Some((TraceId::from(trace_id), SpanId::from(span_id as u64), flags as u8))
-}
-
-/// At most 32 lower-case hex digits as a number.
-fn lower_hex(digits: &[u8]) -> Option<u128> {
-    digits.iter().try_fold(0_u128, |value, &digit| {
-        let nibble = match digit {
-            b'0'..=b'9' => digit - b'0',
-            b'a'..=b'f' => digit - b'a' + 10,
-            _ => return None,
-        };
-        Some(value << 4 | u128::from(nibble))
-    })
 }
 
 /// Writes `traceparent`, `tracestate` and `baggage` for `cx` into outgoing headers: what the
@@ -208,6 +183,7 @@ mod tests {
 
     use opentelemetry::baggage::{BaggageMetadata, KeyValueMetadata};
     use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator as _};
+    use opentelemetry::trace::{SpanId, TraceId};
 
     use super::*;
 

@@ -90,12 +90,6 @@ impl SpanEntries {
     }
 }
 
-/// Appends one span's `Span` message (no tag, no length) to `buf`, for
-/// [`SpanEntries::push_encoded`]. Written once: its length is taken from what was written.
-pub(crate) fn encode_span(buf: &mut Vec<u8>, data: &SpanData) {
-    put_span(buf, data);
-}
-
 /// Appends the `ExportTraceServiceRequest` carrying `entries` to `buf`.
 pub(crate) fn put_request(resource: &EncodedResource, entries: &SpanEntries, buf: &mut Vec<u8>) {
     let scope_spans_lens: Vec<usize> = entries
@@ -185,7 +179,9 @@ fn status_len(status: &Status) -> usize {
     opt_bytes_len(2, message.as_bytes()) + opt_varint_len(3, code)
 }
 
-fn put_span(buf: &mut Vec<u8>, span: &SpanData) {
+/// Appends one span's `Span` message (no tag, no length) to `buf`, for
+/// [`SpanEntries::push_encoded`]. Written once: its length is taken from what was written.
+pub(crate) fn encode_span(buf: &mut Vec<u8>, span: &SpanData) {
     let context = &span.span_context;
     put_bytes(buf, 1, &context.trace_id().to_bytes());
     put_bytes(buf, 2, &context.span_id().to_bytes());
