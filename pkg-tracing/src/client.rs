@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::SpanExt as _;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode, Uri};
 use actix_web::web::Bytes;
@@ -27,7 +28,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 use tracing::field::Empty;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::metrics::{ClientLabels, EXTERNAL_PEER, HttpClientMetrics, TraceExemplar};
 use crate::middleware::{CORRELATION_ID_HEADER, CORRELATION_ID_KEY};

@@ -1,11 +1,10 @@
-//! Which OpenTelemetry context is current: the one of the innermost entered span that the
-//! OpenTelemetry layer records.
+//! Which OpenTelemetry context is current: the one of the innermost entered span that the span
+//! layer records.
 //!
-//! The layer is set up without context activation (see `telemetry::otel_layer`): entering a
-//! span does not make its context `opentelemetry::Context::current()`, which saved a context
-//! clone, a thread-local push and a pop on every poll of every instrumented future. What needs
-//! the current trace (log lines, the correlation id, the trace id a handler stores) asks here
-//! instead, at the rare moments it does.
+//! Entering a span does not make its context `opentelemetry::Context::current()` (that would
+//! cost a context clone, a thread-local push and a pop on every poll of every instrumented
+//! future). What needs the current trace (log lines, the correlation id, the trace id a handler
+//! stores) asks here instead, at the rare moments it does.
 
 use std::sync::{Arc, OnceLock};
 
@@ -13,16 +12,18 @@ use tracing::dispatcher::WeakDispatch;
 use tracing::{Dispatch, Subscriber};
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
+use crate::spans::record::SpanRecord;
+
 /// The innermost entered span that has a context, under `dispatch`: its name and context. Spans
-/// the OpenTelemetry layer does not record (the transport's, filtered out) are skipped for
-/// their parents; so are none that RUST_LOG leaves out of the logs. `None` outside any traced
-/// span.
+/// the span layer does not record (the transport's, filtered out) are skipped for their
+/// parents; so are none that RUST_LOG leaves out of the logs. `None` outside any traced span.
 pub(crate) fn traced_span_in(dispatch: &Dispatch) -> Option<(&'static str, opentelemetry::Context)> {
     let registry = dispatch.downcast_ref::<Registry>()?;
     let current = registry.current_span();
     let span = registry.span(current.id()?)?;
     span.scope().find_map(|span| {
-        tracing_opentelemetry::get_otel_context(&span.id(), dispatch).map(|cx| (span.name(), cx))
+        let name = span.name();
+        span.extensions().get::<SpanRecord>().map(|record| (name, record.context()))
     })
 }
 

@@ -1,8 +1,8 @@
 //! Recording a failure on a span the way trace back-ends expect it.
 
+use crate::SpanExt as _;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::Status;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Marks `span` as failed: status Error with the message, `error.type` = `kind`, and an
 /// `exception` event carrying the message and the whole cause chain.

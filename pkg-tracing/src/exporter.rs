@@ -1,15 +1,11 @@
 //! What the OTLP export has done ([`ExportStats`], failures reported without flooding the logs),
-//! when it is worth trying the collector again ([`Breaker`]), and a console exporter for a
-//! quick look.
+//! and when it is worth trying the collector again ([`Breaker`]).
 
-use std::io::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use opentelemetry::trace::Status;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 /// While exports keep failing, repeat the warning at most this often.
 const REPEAT_WARNING_EVERY: Duration = Duration::from_secs(60);
@@ -129,46 +125,6 @@ impl Breaker {
                 if self.cooldown.is_zero() { FIRST_COOLDOWN } else { (self.cooldown * 2).min(MAX_COOLDOWN) };
             self.open_until = Some(now + self.cooldown);
         }
-    }
-}
-
-/// `OTEL_TRACES_EXPORTER=console`: one line per finished span on standard error.
-#[derive(Debug, Default)]
-pub(crate) struct ConsoleExporter {
-    service: String,
-}
-
-impl ConsoleExporter {
-    pub(crate) fn new(service: &str) -> Self {
-        Self { service: service.to_owned() }
-    }
-}
-
-impl SpanExporter for ConsoleExporter {
-    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        let mut out = std::io::stderr().lock();
-        for span in &batch {
-            let took = span.end_time.duration_since(span.start_time).unwrap_or_default();
-            let status = match &span.status {
-                Status::Unset => "unset".to_owned(),
-                Status::Ok => "ok".to_owned(),
-                Status::Error { description } => format!("error: {description}"),
-            };
-            let _ = writeln!(
-                out,
-                "span trace_id={} span_id={} parent={} service={} kind={:?} name={:?} duration_ms={:.3} status={:?} at={}",
-                span.span_context.trace_id(),
-                span.span_context.span_id(),
-                span.parent_span_id,
-                self.service,
-                span.span_kind,
-                span.name,
-                took.as_secs_f64() * 1e3,
-                status,
-                span.start_time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis(),
-            );
-        }
-        std::future::ready(Ok(()))
     }
 }
 

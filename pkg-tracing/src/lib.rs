@@ -3,6 +3,8 @@
 //! * [`init`] — resource, sampler, OTLP/gRPC exporter with a batch processor, W3C trace-context
 //!   and baggage propagators, JSON logs carrying `trace_id`/`span_id`; returns the
 //!   [`TelemetryGuard`] that flushes on every exit path.
+//! * [`SpanExt`] — a span's OpenTelemetry context, parent, and what is added to it after it
+//!   was made.
 //! * [`RequestTracing`] — the actix middleware: SERVER spans, correlation id, `traceresponse`,
 //!   and a JSON 500 (with an Error span) for a handler that panics.
 //! * [`InternalClient`] / [`ExternalClient`] — awc clients with CLIENT spans; only the internal
@@ -28,6 +30,7 @@ mod middleware;
 mod otlp;
 mod propagation;
 mod resource;
+mod spans;
 mod telemetry;
 
 #[cfg(feature = "harness")]
@@ -48,6 +51,7 @@ pub use middleware::{
     current_trace_id, internal_error_body, is_probe,
 };
 pub use propagation::{context_from_headers, continue_trace, current_context_headers, traceresponse};
+pub use spans::{SetParentError, SpanExt};
 pub use telemetry::{InitError, TelemetryGuard, init, init_with};
 
 /// The telemetry variables, for a service's `--help`.

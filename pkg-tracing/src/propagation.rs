@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
+use crate::SpanExt as _;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
 use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceState};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// Reads W3C `traceparent`, `tracestate` and `baggage` from request headers.
 /// Only what the headers carry: extracting on top of the current context would let an absent or

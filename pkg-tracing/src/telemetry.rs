@@ -3,14 +3,10 @@
 
 use std::sync::Arc;
 
-use opentelemetry::InstrumentationScope;
+use std::time::Duration;
+
 use opentelemetry::propagation::TextMapCompositePropagator;
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry::trace::noop::NoopTracer;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
-};
 
 use tracing_subscriber::filter::{EnvFilter, filter_fn};
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -19,11 +15,15 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{Layer, Registry};
 
 use crate::ask_every_time::AskEveryTime;
-use crate::config::{ConfigError, ExporterKind, LogFormat, SamplerConfig, TelemetryConfig};
+use crate::config::{ConfigError, ExporterKind, LogFormat, TelemetryConfig};
 use crate::current_context::OwnDispatch;
-use crate::exporter::{ConsoleExporter, ExportStats};
+use crate::exporter::ExportStats;
 use crate::logs::{JsonLines, NoSpanFields};
 use crate::otlp::{BatchSettings, EncodingProcessor, OtlpExporter};
+use crate::spans::{Mode, SpanLayer, SpanSink};
+
+/// How long shutting down waits for the last spans to be sent.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Crates whose own spans and events must never become exported spans: they carry the export
 /// itself, and tracing them would feed every export back into the next one.
@@ -44,7 +44,7 @@ pub enum InitError {
 
 /// Sets up tracing for a service from the environment (see [`TelemetryConfig`]): resource,
 /// sampler, exporter with a batch processor, W3C trace-context + baggage propagators, and the
-/// `tracing` subscriber (JSON or pretty logs plus the OpenTelemetry layer).
+/// `tracing` subscriber (JSON or pretty logs plus the span layer).
 ///
 /// Keep the guard alive for the life of the process and call [`TelemetryGuard::shutdown`] on
 /// the way out; dropping it does the same.
@@ -60,39 +60,7 @@ pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, InitError> {
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ]));
-
-    let mut guard = TelemetryGuard { provider: None, runtime: None, stats: Arc::new(ExportStats::default()) };
-    crate::metrics::set_export_stats(Arc::clone(&guard.stats));
-    let otel_layer = if config.sdk_disabled {
-        // No SDK: the no-op tracer still hands the caller's context on, so downstream services
-        // keep the trace even though this one records nothing.
-        otel_layer(NoopTracer::new())
-    } else {
-        let provider = build_provider(&config, &mut guard)?;
-        let scope =
-            InstrumentationScope::builder("skein").with_version(config.service_version.clone()).build();
-        let tracer = provider.tracer_with_scope(scope);
-        opentelemetry::global::set_tracer_provider(provider.clone());
-        guard.provider = Some(provider);
-        otel_layer(tracer)
-    };
-
-    let log_filter = EnvFilter::try_new(&config.log_filter).map_err(|e| ConfigError {
-        variable: "RUST_LOG",
-        value: config.log_filter.clone(),
-        problem: e.to_string(),
-    })?;
-    let own_dispatch = OwnDispatch::default();
-    let log_layer = match config.log_format {
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .fmt_fields(NoSpanFields)
-            .event_format(JsonLines { service: config.service_name.clone(), dispatch: own_dispatch.clone() })
-            .with_filter(AskEveryTime(log_filter))
-            .boxed(),
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_filter(AskEveryTime(log_filter)).boxed(),
-    };
-    let subscriber = tracing::Dispatch::new(tracing_subscriber::registry().with(otel_layer).with(log_layer));
-    own_dispatch.set(&subscriber);
+    let (subscriber, guard) = subscriber(&config)?;
     subscriber.try_init().map_err(|e| InitError::Subscriber(e.to_string()))?;
 
     tracing::info!(
@@ -108,28 +76,53 @@ pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, InitError> {
     Ok(guard)
 }
 
-/// The OpenTelemetry layer sees our spans at INFO and above whatever `RUST_LOG` says:
-/// `RUST_LOG` quiets the logs, it must never cut spans out of a trace. Of the events it sees
-/// only milestones (see [`is_milestone`]), which become span events named as they are: other
-/// log events go to the log pipeline (with trace ids, so Loki links them to the trace); copying
+/// The subscriber `init` installs, not installed (tests run it as a scoped default), and the
+/// guard of its export.
+pub(crate) fn subscriber(config: &TelemetryConfig) -> Result<(tracing::Dispatch, TelemetryGuard), InitError> {
+    let mut guard = TelemetryGuard { sink: None, runtime: None, stats: Arc::new(ExportStats::default()) };
+    crate::metrics::set_export_stats(Arc::clone(&guard.stats));
+    let mode = if config.sdk_disabled {
+        // No spans of our own: the caller's context is still handed on, so downstream services
+        // keep the trace even though this one records nothing.
+        Mode::Forward
+    } else if config.exporter == ExporterKind::None {
+        Mode::IdsOnly
+    } else {
+        guard.sink = Some(Arc::new(build_sink(config, &mut guard)?));
+        Mode::Export
+    };
+    let span_layer = span_layer(SpanLayer { mode, sampler: config.sampler, sink: guard.sink.clone() });
+
+    let log_filter = EnvFilter::try_new(&config.log_filter).map_err(|e| ConfigError {
+        variable: "RUST_LOG",
+        value: config.log_filter.clone(),
+        problem: e.to_string(),
+    })?;
+    let own_dispatch = OwnDispatch::default();
+    let log_layer = match config.log_format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .fmt_fields(NoSpanFields)
+            .event_format(JsonLines { service: config.service_name.clone(), dispatch: own_dispatch.clone() })
+            .with_filter(AskEveryTime(log_filter))
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_filter(AskEveryTime(log_filter)).boxed(),
+    };
+    let subscriber = tracing::Dispatch::new(tracing_subscriber::registry().with(span_layer).with(log_layer));
+    own_dispatch.set(&subscriber);
+    Ok((subscriber, guard))
+}
+
+/// The span layer sees our spans at INFO and above whatever `RUST_LOG` says: `RUST_LOG`
+/// quiets the logs, it must never cut spans out of a trace. Of the events it sees only
+/// milestones (see [`is_milestone`]), which become span events named as they are: other log
+/// events go to the log pipeline (with trace ids, so Loki links them to the trace); copying
 /// each one into its span as a span event would cost CPU and bytes on every request for data
 /// that is already one click away. Failures are recorded on spans explicitly (`record_error`).
-fn otel_layer<T>(tracer: T) -> Box<dyn Layer<Registry> + Send + Sync>
-where
-    T: opentelemetry::trace::Tracer + Send + Sync + 'static,
-    T::Span: Send + Sync,
-{
-    tracing_opentelemetry::layer()
-        .with_tracer(tracer)
-        // Per span, these would add `busy_ns`/`idle_ns` (two clock reads per enter and exit)
-        // and `thread.id`/`thread.name` (a string per span): attributes no view of Skein's
-        // reads, at a tenth of the per-span cost (`cargo bench -p pkg-tracing --bench spans`).
-        .with_tracked_inactivity(false)
-        .with_threads(false)
-        // Nor is a span's context made `Context::current()` on every enter and undone on every
-        // exit (each poll of an instrumented future): what needs the current trace asks
-        // `current_context`, which finds it from the entered span.
-        .with_context_activation(false)
+///
+/// It is a filtered layer, like the log layer: an unfiltered layer beside a filtered one sees
+/// only what some per-layer filter enabled, so `RUST_LOG=warn` would cut every INFO span.
+fn span_layer(layer: SpanLayer) -> Box<dyn Layer<Registry> + Send + Sync> {
+    layer
         .with_filter(AskEveryTime(
             filter_fn(|meta| {
                 (meta.is_span() || is_milestone(meta))
@@ -152,19 +145,11 @@ where
 /// event's attributes, as well as a log line whose message is the name. Unnamed events are
 /// called `event file:line` by `tracing`, and records of the `log` crate `log event`: a space
 /// tells them apart from a milestone's dotted name.
-/// Give integer fields as `i64`: tracing-opentelemetry exports an event's unsigned integers
-/// as strings, and TraceQL compares `event.bytes > 1000` only on numbers.
 pub(crate) fn is_milestone(meta: &tracing::Metadata<'_>) -> bool {
     meta.is_event() && !meta.name().contains(' ')
 }
 
-fn build_provider(
-    config: &TelemetryConfig,
-    guard: &mut TelemetryGuard,
-) -> Result<SdkTracerProvider, InitError> {
-    let builder = SdkTracerProvider::builder()
-        .with_resource(crate::resource::build(config))
-        .with_sampler(sampler(config.sampler));
+fn build_sink(config: &TelemetryConfig, guard: &mut TelemetryGuard) -> Result<SpanSink, InitError> {
     Ok(match config.exporter {
         ExporterKind::Otlp => {
             // A runtime of our own for the gRPC client: exports and flushes never depend on the
@@ -175,7 +160,7 @@ fn build_provider(
                 .enable_all()
                 .build()
                 .map_err(InitError::Runtime)?;
-            let exporter = {
+            let mut exporter = {
                 // The channel's worker task is spawned on the runtime it is built in.
                 let _entered = runtime.enter();
                 // One try per batch, no retries: against a collector that is down a retry is
@@ -185,53 +170,27 @@ fn build_provider(
                     |message| InitError::Exporter { endpoint: config.otlp_endpoint.clone(), message },
                 )?
             };
+            exporter.set_origin(&crate::resource::build(config), "skein", &config.service_version);
             let settings = BatchSettings {
                 max_queue: config.bsp_max_queue_size,
                 max_batch: config.bsp_max_export_batch_size,
                 delay: config.bsp_schedule_delay,
                 export_timeout: config.bsp_export_timeout,
             };
-            let processor = EncodingProcessor::new(
-                exporter,
-                settings,
-                Arc::clone(&guard.stats),
-                runtime.handle().clone(),
-            );
+            let processor =
+                EncodingProcessor::new(exporter, settings, Arc::clone(&guard.stats), runtime.handle());
             guard.runtime = Some(runtime);
-            builder.with_span_processor(processor).build()
+            SpanSink::Otlp(processor)
         }
-        ExporterKind::Console => {
-            builder.with_span_processor(batch(ConsoleExporter::new(&config.service_name), config)).build()
-        }
-        ExporterKind::None => builder.build(),
+        ExporterKind::Console => SpanSink::Console { service: config.service_name.clone() },
+        ExporterKind::None => unreachable!("no sink is built without an exporter"),
     })
 }
 
-/// The console exporter's batches: the SDK reads the other `OTEL_BSP_*` variables itself; the
-/// delay comes from the config so in-process tests can shorten it without touching the
-/// environment.
-fn batch<E: SpanExporter + 'static>(exporter: E, config: &TelemetryConfig) -> BatchSpanProcessor {
-    let batch_config = BatchConfigBuilder::default().with_scheduled_delay(config.bsp_schedule_delay).build();
-    BatchSpanProcessor::builder(exporter).with_batch_config(batch_config).build()
-}
-
-fn sampler(config: SamplerConfig) -> Sampler {
-    match config {
-        SamplerConfig::AlwaysOn => Sampler::AlwaysOn,
-        SamplerConfig::AlwaysOff => Sampler::AlwaysOff,
-        SamplerConfig::TraceIdRatio(r) => Sampler::TraceIdRatioBased(r),
-        SamplerConfig::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
-        SamplerConfig::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
-        SamplerConfig::ParentBasedTraceIdRatio(r) => {
-            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
-        }
-    }
-}
-
-/// Owns the tracer provider and the export runtime. Shutting down (explicitly or on drop)
-/// exports every span still queued: the batch processor's delay never loses spans at exit.
+/// Owns the span sink and the export runtime. Shutting down (explicitly or on drop) exports
+/// every span still queued: the batch delay never loses spans at exit.
 pub struct TelemetryGuard {
-    provider: Option<SdkTracerProvider>,
+    sink: Option<Arc<SpanSink>>,
     runtime: Option<tokio::runtime::Runtime>,
     stats: Arc<ExportStats>,
 }
@@ -244,8 +203,8 @@ impl TelemetryGuard {
 
     /// Exports everything queued so far and waits for it.
     pub fn flush(&self) {
-        if let Some(provider) = &self.provider
-            && let Err(error) = provider.force_flush()
+        if let Some(sink) = &self.sink
+            && let Err(error) = sink.flush(None)
         {
             tracing::warn!(%error, "flushing spans failed");
         }
@@ -257,11 +216,10 @@ impl TelemetryGuard {
     }
 
     fn shutdown_in_place(&mut self) {
-        if let Some(provider) = self.provider.take() {
-            // The batch processor exports what it holds on its own thread; the export itself
-            // runs on `runtime`, which is therefore stopped only afterwards.
-            if let Err(error) = provider.shutdown() {
-                tracing::warn!(%error, "shutting the tracer provider down failed");
+        if let Some(sink) = self.sink.take() {
+            // The export runs on `runtime`, which is therefore stopped only afterwards.
+            if let Err(error) = sink.shutdown(SHUTDOWN_TIMEOUT) {
+                tracing::warn!(%error, "shutting the span export down failed");
             }
             tracing::debug!(
                 exported_spans = self.stats.exported_spans(),

@@ -21,11 +21,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::SpanExt as _;
 use actix_web::{HttpResponse, web};
 use opentelemetry::trace::TraceContextExt as _;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::registry::Registry;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 pub use http::{ClientLabels, EXTERNAL_PEER, HttpClientMetrics, HttpServerMetrics, UNMATCHED_ROUTE};
 pub use process::ProcessCollector;

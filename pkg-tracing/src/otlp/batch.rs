@@ -20,14 +20,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant};
 
-use opentelemetry::Context;
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::error::OTelSdkError;
 
 use super::OtlpExporter;
 use super::encode::{SpanEntries, encode_span};
 use crate::exporter::{Breaker, ExportStats};
+use crate::spans::record::{Recording, SpanRecord};
 
 /// How spans are batched (from `OTEL_BSP_*`, see [`crate::TelemetryConfig`]).
 #[derive(Debug, Clone, Copy)]
@@ -38,11 +36,10 @@ pub(crate) struct BatchSettings {
     pub(crate) export_timeout: Duration,
 }
 
-/// The provider calls it for every ended span; its export task starts when the provider hands
-/// it the resource.
+/// The span layer hands it every sampled span that ends; its export task runs on the telemetry
+/// runtime from the start.
 pub(crate) struct EncodingProcessor {
     shared: Arc<Shared>,
-    runtime: tokio::runtime::Handle,
 }
 
 struct Shared {
@@ -54,8 +51,6 @@ struct Shared {
     accepting: AtomicBool,
     /// Spans dropped unencoded since the export task last reported them.
     dropped: AtomicU64,
-    /// Until the export task starts with it.
-    exporter: Mutex<Option<OtlpExporter>>,
     stats: Arc<ExportStats>,
     settings: BatchSettings,
 }
@@ -79,35 +74,43 @@ thread_local! {
 }
 
 impl EncodingProcessor {
-    /// A processor whose export task runs on `runtime`, started by
-    /// [`SpanProcessor::set_resource`] (the provider calls it once, when it is built).
+    /// A processor whose export task sends through `exporter` on `runtime`.
     pub(crate) fn new(
         exporter: OtlpExporter,
         settings: BatchSettings,
         stats: Arc<ExportStats>,
-        runtime: tokio::runtime::Handle,
+        runtime: &tokio::runtime::Handle,
     ) -> Self {
-        Self {
-            runtime,
-            shared: Arc::new(Shared {
-                queue: Mutex::default(),
-                wake: tokio::sync::Notify::new(),
-                accepting: AtomicBool::new(true),
-                dropped: AtomicU64::new(0),
-                exporter: Mutex::new(Some(exporter)),
-                stats,
-                settings,
-            }),
-        }
+        let shared = Arc::new(Shared {
+            queue: Mutex::default(),
+            wake: tokio::sync::Notify::new(),
+            accepting: AtomicBool::new(true),
+            dropped: AtomicU64::new(0),
+            stats,
+            settings,
+        });
+        runtime.spawn(export_task(Arc::clone(&shared), exporter));
+        Self { shared }
+    }
+
+    /// Exports everything queued so far and waits for it, at most `timeout` (the export
+    /// timeout by default).
+    pub(crate) fn flush(&self, timeout: Option<Duration>) -> Result<(), String> {
+        self.wait_for_export(timeout.unwrap_or(self.shared.settings.export_timeout), false)
+    }
+
+    /// Exports everything queued and accepts no more spans.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), String> {
+        self.wait_for_export(timeout, true)
     }
 
     /// Waits, at most `timeout`, until everything queued so far is sent (or given up on).
-    fn wait_for_export(&self, timeout: Duration, shutdown: bool) -> OTelSdkResult {
+    fn wait_for_export(&self, timeout: Duration, shutdown: bool) -> Result<(), String> {
         let (answer, answered) = mpsc::channel();
         {
             let mut queue = lock(&self.shared.queue);
             if queue.shutdown {
-                return Err(OTelSdkError::AlreadyShutdown);
+                return Err("the span processor was already shut down".to_owned());
             }
             queue.shutdown = shutdown;
             queue.waiters.push(answer);
@@ -116,7 +119,7 @@ impl EncodingProcessor {
             self.shared.accepting.store(false, Ordering::Relaxed);
         }
         self.shared.wake.notify_one();
-        answered.recv_timeout(timeout).map_err(|_| OTelSdkError::Timeout(timeout))
+        answered.recv_timeout(timeout).map_err(|_| format!("spans not sent within {timeout:?}"))
     }
 }
 
@@ -126,10 +129,9 @@ impl fmt::Debug for EncodingProcessor {
     }
 }
 
-impl SpanProcessor for EncodingProcessor {
-    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
-
-    fn on_end(&self, span: SpanData) {
+impl EncodingProcessor {
+    /// A sampled span ended at `end_nanos`: encoded here, on the thread that ended it, and queued.
+    pub(crate) fn on_end(&self, record: &SpanRecord, recording: &Recording, end_nanos: u64) {
         let shared = &*self.shared;
         if !shared.accepting.load(Ordering::Relaxed) {
             shared.dropped.fetch_add(1, Ordering::Relaxed);
@@ -142,7 +144,7 @@ impl SpanProcessor for EncodingProcessor {
             let mut borrowed = scratch.try_borrow_mut();
             let buf = borrowed.as_deref_mut().unwrap_or(&mut fresh);
             buf.clear();
-            encode_span(buf, &span);
+            encode_span(buf, record, recording, end_nanos);
             let mut queue = lock(&shared.queue);
             if queue.shutdown {
                 shared.dropped.fetch_add(1, Ordering::Relaxed);
@@ -153,7 +155,7 @@ impl SpanProcessor for EncodingProcessor {
                 shared.stats.record_queue_full(1);
                 return false;
             }
-            queue.filling.push_encoded(&span.instrumentation_scope, buf);
+            queue.filling.push_encoded(buf);
             queue.queued += 1;
             if queue.filling.len() < shared.settings.max_batch {
                 return false;
@@ -164,22 +166,6 @@ impl SpanProcessor for EncodingProcessor {
         });
         if full {
             shared.wake.notify_one();
-        }
-        // `span` is freed here, on the thread that allocated its strings.
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.wait_for_export(self.shared.settings.export_timeout, false)
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.wait_for_export(timeout, true)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        if let Some(mut exporter) = lock(&self.shared.exporter).take() {
-            exporter.set_resource(resource);
-            self.runtime.spawn(export_task(Arc::clone(&self.shared), exporter));
         }
     }
 }

@@ -1,147 +1,198 @@
-//! The encoder against the SDK's own conversion: the same spans through both, decoded with
-//! opentelemetry-proto's generated types, must be equal field for field.
+//! The encoder against an independent decoder: requests written here, decoded with
+//! opentelemetry-proto's generated types (prost), must carry every field as written.
 
 use std::borrow::Cow;
-use std::time::{Duration, UNIX_EPOCH};
 
-use opentelemetry::trace::{
-    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
-};
-use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use prost::Message as _;
 
-use super::{EncodedResource, export_request};
+use super::{EncodedResource, EncodedScope, SpanEntries, encode_span, put_request};
+use crate::otlp::attributes::AttributeValue;
+use crate::spans::record::{Recording, SpanRecord};
 
-fn context(trace: u128, span: u64, remote: bool, state: &str) -> SpanContext {
+const TRACE: u128 = 0x4bf92f3577b34da6a3ce929d0e0e4736;
+const START: u64 = 1_795_000_000_123_456_789;
+
+fn record(span: u64, parent: u64, remote: bool, state: &str) -> SpanRecord {
     let state: TraceState = state.parse().unwrap();
-    SpanContext::new(TraceId::from(trace), SpanId::from(span), TraceFlags::SAMPLED, remote, state)
-}
-
-/// Every kind of value, including the edge cases of each encoding.
-fn every_kind_of_value() -> Vec<KeyValue> {
-    vec![
-        KeyValue::new("http.request.method", "POST"),
-        KeyValue::new("empty", ""),
-        KeyValue::new("", "no key"),
-        KeyValue::new("ok", true),
-        KeyValue::new("not", false),
-        KeyValue::new("zero", 0_i64),
-        KeyValue::new("negative", -42_i64),
-        KeyValue::new("big", i64::MAX),
-        KeyValue::new("ratio", 0.25_f64),
-        KeyValue::new("negative.zero", -0.0_f64),
-        KeyValue::new("unicode", "héllo ✓"),
-        KeyValue::new("long", "x".repeat(300)),
-        KeyValue::new("bools", Value::Array(Array::Bool(vec![true, false]))),
-        KeyValue::new("ints", Value::Array(Array::I64(vec![1, -1, 1 << 40]))),
-        KeyValue::new("floats", Value::Array(Array::F64(vec![1.5]))),
-        KeyValue::new(
-            "strings",
-            Value::Array(Array::String(vec![StringValue::from("a"), StringValue::from("")])),
+    SpanRecord {
+        context: SpanContext::new(
+            TraceId::from(TRACE),
+            SpanId::from(span),
+            TraceFlags::SAMPLED,
+            false,
+            state,
         ),
-        KeyValue::new("no.strings", Value::Array(Array::String(vec![]))),
-    ]
-}
-
-fn span(
-    id: u64,
-    parent: u64,
-    kind: SpanKind,
-    status: Status,
-    scope: &InstrumentationScope,
-    attributes: Vec<KeyValue>,
-) -> SpanData {
-    let start = UNIX_EPOCH + Duration::from_nanos(1_795_000_000_123_456_789 + id);
-    SpanData {
-        span_context: context(0x4bf92f3577b34da6a3ce929d0e0e4736, id, false, ""),
         parent_span_id: SpanId::from(parent),
-        parent_span_is_remote: parent % 2 == 1,
-        span_kind: kind,
-        name: Cow::Owned(format!("span {id}")),
-        start_time: start,
-        end_time: start + Duration::from_micros(1500),
-        attributes,
-        dropped_attributes_count: 0,
-        events: SpanEvents::default(),
-        links: SpanLinks::default(),
-        status,
-        instrumentation_scope: scope.clone(),
+        parent_is_remote: remote,
+        parent_cx: opentelemetry::Context::new(),
+        handed_out: Default::default(),
+        recording: None,
     }
 }
 
-fn batch() -> Vec<SpanData> {
-    let skein = InstrumentationScope::builder("skein").with_version("0.1.0").build();
-    let other = InstrumentationScope::builder("other")
-        .with_schema_url("https://opentelemetry.io/schemas/1.30.0")
-        .with_attributes([KeyValue::new("scope.attr", 7_i64)])
-        .build();
-
-    let mut full = span(1, 0, SpanKind::Server, Status::Unset, &skein, every_kind_of_value());
-    full.dropped_attributes_count = 3;
-    full.span_context = context(0x0af7651916cd43dd8448eb211c80319c, 1, false, "vendor=abc,other=1");
-    full.events.events.push(Event::new(
-        "page.fetched",
-        UNIX_EPOCH + Duration::from_secs(1_795_000_001),
-        vec![KeyValue::new("page.bytes", 20_000_i64)],
-        1,
-    ));
-    full.events.events.push(Event::new("bare", UNIX_EPOCH + Duration::from_secs(1_795_000_002), vec![], 0));
-    full.events.dropped_count = 2;
-    full.links.links.push(Link::new(
-        context(7, 8, true, "k=v"),
-        vec![KeyValue::new("link.kind", "follows")],
-        1,
-    ));
-    full.links.links.push(Link::new(context(9, 10, false, ""), vec![], 0));
-    full.links.dropped_count = 4;
-
-    vec![
-        full,
-        span(2, 1, SpanKind::Client, Status::Ok, &skein, vec![KeyValue::new("peer.service", "scraper")]),
-        span(3, 0xffff_ffff_ffff_fff1, SpanKind::Internal, Status::error("boom: it broke"), &other, vec![]),
-        span(4, 2, SpanKind::Producer, Status::error(""), &skein, vec![]),
-        span(5, 3, SpanKind::Consumer, Status::Unset, &other, vec![]),
-    ]
+fn recording(name: &str, kind: SpanKind, status: Status) -> Recording {
+    Recording {
+        name: Cow::Owned(name.to_owned()),
+        kind,
+        start_nanos: START,
+        status,
+        attributes: Vec::new(),
+        attribute_count: 0,
+        dropped_attributes: 0,
+        events: Vec::new(),
+        event_count: 0,
+        dropped_events: 0,
+        links: Vec::new(),
+        link_count: 0,
+        dropped_links: 0,
+    }
 }
 
-fn resource() -> Resource {
-    Resource::builder_empty()
-        .with_schema_url(
-            [KeyValue::new("service.name", "controller"), KeyValue::new("service.instance.id", "a-b-c")],
-            "https://opentelemetry.io/schemas/1.26.0",
-        )
-        .build()
+fn any(value: Any) -> Option<AnyValue> {
+    Some(AnyValue { value: Some(value) })
+}
+
+fn string(s: &str) -> Option<AnyValue> {
+    any(Any::StringValue(s.to_owned()))
+}
+
+fn decode(spans: &[(SpanRecord, Recording)]) -> ExportTraceServiceRequest {
+    let resource = Resource::builder_empty()
+        .with_service_name("encode-test")
+        .with_attribute(KeyValue::new("n", 7))
+        .build();
+    let mut entries = SpanEntries::default();
+    for (record, recording) in spans {
+        let mut buf = Vec::new();
+        encode_span(&mut buf, record, recording, START + 1_000);
+        entries.push_encoded(&buf);
+    }
+    let mut request = Vec::new();
+    put_request(
+        &EncodedResource::new(&resource),
+        &EncodedScope::new("skein", "1.2.3"),
+        &entries,
+        &mut request,
+    );
+    ExportTraceServiceRequest::decode(request.as_slice()).expect("a valid request")
 }
 
 #[test]
-fn a_batch_decodes_to_what_the_sdks_own_conversion_sends() {
-    let (batch, resource) = (batch(), resource());
-    let mut bytes = Vec::new();
-    export_request(&EncodedResource::new(&resource), &batch, &mut bytes);
-    let ours = ExportTraceServiceRequest::decode(bytes.as_slice()).expect("a valid protobuf message");
-    let theirs = ExportTraceServiceRequest {
-        resource_spans: group_spans_by_resource_and_scope(batch.clone(), &(&resource).into()),
-    };
-    assert_eq!(ours, theirs);
-    // And byte for byte: prost writes fields in the same order and leaves out the same defaults.
-    assert_eq!(bytes, theirs.encode_to_vec());
+fn every_field_of_a_span_decodes_as_written() {
+    let mut server = recording("POST /api/v1/scrape", SpanKind::Server, Status::error("boom: cause"));
+    server.attribute("http.request.method", AttributeValue::Str("POST"));
+    server.attribute("empty", AttributeValue::Str(""));
+    server.attribute("unicode", AttributeValue::Str("héllo ✓"));
+    server.attribute("long", AttributeValue::Str(&"x".repeat(300)));
+    server.attribute("ok", AttributeValue::Bool(true));
+    server.attribute("not", AttributeValue::Bool(false));
+    server.attribute("zero", AttributeValue::I64(0));
+    server.attribute("negative", AttributeValue::I64(-42));
+    server.attribute("big", AttributeValue::I64(i64::MAX));
+    server.attribute("ratio", AttributeValue::F64(0.25));
+    server.attribute("chain", AttributeValue::Strs(&["a".to_owned(), String::new()]));
+    server.attribute_value("ints", &Value::Array(Array::I64(vec![1, -1])));
+    server.attribute_value("strings", &Value::Array(Array::String(vec![StringValue::from("s")])));
+    server.dropped_attributes = 3;
+    let mut event_attributes = Vec::new();
+    crate::otlp::attributes::put_attribute(&mut event_attributes, 3, "level", AttributeValue::Str("INFO"));
+    crate::otlp::attributes::put_attribute(&mut event_attributes, 3, "page.bytes", AttributeValue::I64(1234));
+    server.event("page.fetched", START + 500, &event_attributes, 1);
+    server.event("bare", START + 600, &[], 0);
+    let previous = SpanContext::new(
+        TraceId::from(7),
+        SpanId::from(8),
+        TraceFlags::SAMPLED,
+        true,
+        "p=q".parse().unwrap(),
+    );
+    server.link(&previous);
+    let client = recording("GET", SpanKind::Client, Status::Unset);
+    let internal = recording("", SpanKind::Internal, Status::Ok);
 
-    // The comparison above would pass for two empty requests: check the content is there.
-    let scopes = &ours.resource_spans[0].scope_spans;
-    assert_eq!(scopes.iter().map(|s| s.spans.len()).collect::<Vec<_>>(), [3, 2], "grouped by scope");
-    assert_eq!(scopes[0].spans[0].attributes.len(), every_kind_of_value().len());
-    assert_eq!(scopes[0].spans[0].trace_state, "vendor=abc,other=1");
+    let request = decode(&[
+        (record(1, 0xaa, true, "k=v,w=x"), server),
+        (record(2, 1, false, ""), client),
+        (record(3, 0, false, ""), internal),
+    ]);
+
+    let [resource_spans] = request.resource_spans.as_slice() else { panic!("one resource") };
+    let resource = resource_spans.resource.as_ref().unwrap();
+    let keys: Vec<&str> = resource.attributes.iter().map(|kv| kv.key.as_str()).collect();
+    assert!(keys.contains(&"service.name") && keys.contains(&"n"), "{keys:?}");
+    let [scope_spans] = resource_spans.scope_spans.as_slice() else { panic!("one scope") };
+    let scope = scope_spans.scope.as_ref().unwrap();
+    assert_eq!((scope.name.as_str(), scope.version.as_str()), ("skein", "1.2.3"));
+    let [server, client, internal] = scope_spans.spans.as_slice() else { panic!("three spans") };
+
+    assert_eq!(server.trace_id, TRACE.to_be_bytes());
+    assert_eq!(server.span_id, 1u64.to_be_bytes());
+    assert_eq!(server.parent_span_id, 0xaau64.to_be_bytes());
+    assert_eq!(server.trace_state, "k=v,w=x");
+    assert_eq!(server.name, "POST /api/v1/scrape");
+    assert_eq!(server.kind, 2);
+    assert_eq!((server.start_time_unix_nano, server.end_time_unix_nano), (START, START + 1_000));
+    assert_eq!(server.flags, 0x01 | 0x100 | 0x200, "sampled, remote parent known and remote");
+    let status = server.status.as_ref().unwrap();
+    assert_eq!((status.code, status.message.as_str()), (2, "boom: cause"));
+    assert_eq!(server.dropped_attributes_count, 3);
+    let attributes: Vec<(&str, Option<AnyValue>)> =
+        server.attributes.iter().map(|kv| (kv.key.as_str(), kv.value.clone())).collect();
+    let array = |values: Vec<Option<AnyValue>>| {
+        any(Any::ArrayValue(ArrayValue { values: values.into_iter().map(Option::unwrap).collect() }))
+    };
+    assert_eq!(
+        attributes,
+        vec![
+            ("http.request.method", string("POST")),
+            ("empty", string("")),
+            ("unicode", string("héllo ✓")),
+            ("long", string(&"x".repeat(300))),
+            ("ok", any(Any::BoolValue(true))),
+            ("not", any(Any::BoolValue(false))),
+            ("zero", any(Any::IntValue(0))),
+            ("negative", any(Any::IntValue(-42))),
+            ("big", any(Any::IntValue(i64::MAX))),
+            ("ratio", any(Any::DoubleValue(0.25))),
+            ("chain", array(vec![string("a"), string("")])),
+            ("ints", array(vec![any(Any::IntValue(1)), any(Any::IntValue(-1))])),
+            ("strings", array(vec![string("s")])),
+        ]
+    );
+    let [fetched, bare] = server.events.as_slice() else { panic!("two events") };
+    assert_eq!(
+        (fetched.name.as_str(), fetched.time_unix_nano, fetched.dropped_attributes_count),
+        ("page.fetched", START + 500, 1)
+    );
+    let event_attributes: Vec<(&str, Option<AnyValue>)> =
+        fetched.attributes.iter().map(|kv| (kv.key.as_str(), kv.value.clone())).collect();
+    assert_eq!(event_attributes, vec![("level", string("INFO")), ("page.bytes", any(Any::IntValue(1234)))]);
+    assert_eq!((bare.name.as_str(), bare.attributes.len()), ("bare", 0));
+    let [link] = server.links.as_slice() else { panic!("one link") };
+    assert_eq!(
+        (link.trace_id.as_slice(), link.span_id.as_slice()),
+        (7u128.to_be_bytes().as_slice(), 8u64.to_be_bytes().as_slice())
+    );
+    assert_eq!((link.trace_state.as_str(), link.flags), ("p=q", 0x01 | 0x100 | 0x200));
+
+    assert_eq!((client.kind, client.parent_span_id.as_slice()), (3, 1u64.to_be_bytes().as_slice()));
+    assert_eq!(client.flags, 0x01 | 0x100, "a local parent: known, not remote");
+    assert_eq!(client.status.as_ref().map(|s| s.code), Some(0), "a status is always sent");
+    assert!(internal.parent_span_id.is_empty(), "a root has no parent id");
+    assert_eq!((internal.kind, internal.status.as_ref().map(|s| s.code)), (1, Some(1)));
 }
 
 #[test]
 fn an_empty_batch_and_an_empty_resource_are_still_a_valid_request() {
-    let mut bytes = Vec::new();
-    export_request(&EncodedResource::new(&Resource::builder_empty().build()), &[], &mut bytes);
-    let ours = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
-    assert_eq!(ours.resource_spans.len(), 1);
-    assert!(ours.resource_spans[0].scope_spans.is_empty());
+    let mut request = Vec::new();
+    put_request(&EncodedResource::default(), &EncodedScope::default(), &SpanEntries::default(), &mut request);
+    let decoded = ExportTraceServiceRequest::decode(request.as_slice()).expect("a valid request");
+    assert_eq!(decoded.resource_spans.len(), 1);
+    assert!(decoded.resource_spans[0].scope_spans[0].spans.is_empty());
 }

@@ -15,7 +15,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
 use super::EXPORT_PATH;
-use super::encode::{EncodedResource, SpanEntries, put_request};
+use super::encode::{EncodedResource, EncodedScope, SpanEntries, put_request};
 use super::wire::{Field, Reader};
 
 /// While a collector keeps refusing spans, say so at most this often.
@@ -25,6 +25,7 @@ pub(crate) struct OtlpExporter {
     client: tonic::client::Grpc<Channel>,
     metadata: MetadataMap,
     resource: EncodedResource,
+    scope: EncodedScope,
     /// Seconds since the epoch of the last "spans refused" warning.
     last_refusal_warning: AtomicU64,
 }
@@ -65,6 +66,7 @@ impl OtlpExporter {
             client: tonic::client::Grpc::new(channel),
             metadata,
             resource: EncodedResource::default(),
+            scope: EncodedScope::default(),
             last_refusal_warning: AtomicU64::new(0),
         })
     }
@@ -93,7 +95,7 @@ impl OtlpExporter {
     /// collector (a partial success) is a warning, not a failure: the request arrived.
     pub(crate) async fn export(&self, entries: &SpanEntries) -> OTelSdkResult {
         let mut body = Vec::new();
-        put_request(&self.resource, entries, &mut body);
+        put_request(&self.resource, &self.scope, entries, &mut body);
         let mut request = Request::new(body);
         *request.metadata_mut() = self.metadata.clone();
         let mut client = self.client.clone();
@@ -112,9 +114,11 @@ impl OtlpExporter {
         Ok(())
     }
 
-    /// The provider's resource, encoded once for every request.
-    pub(crate) fn set_resource(&mut self, resource: &Resource) {
+    /// Who made the spans, encoded once for every request: the service's resource, and the
+    /// instrumentation scope (`skein`, the service's version).
+    pub(crate) fn set_origin(&mut self, resource: &Resource, scope_name: &str, scope_version: &str) {
         self.resource = EncodedResource::new(resource);
+        self.scope = EncodedScope::new(scope_name, scope_version);
     }
 }
 

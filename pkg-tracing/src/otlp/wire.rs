@@ -87,10 +87,6 @@ pub(crate) fn put_opt_fixed64(buf: &mut Vec<u8>, field: u32, value: u64) {
 }
 
 /// A fixed32 field (OTLP's span flags), left out when zero.
-pub(crate) fn opt_fixed32_len(field: u32, value: u32) -> usize {
-    if value == 0 { 0 } else { tag_len(field) + 4 }
-}
-
 pub(crate) fn put_opt_fixed32(buf: &mut Vec<u8>, field: u32, value: u32) {
     if value != 0 {
         put_tag(buf, field, FIXED32);

@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use opentelemetry::trace::TraceContextExt as _;
 use pkg_api::ApiError;
+use pkg_tracing::SpanExt as _;
 use tokio::sync::watch;
 use tracing::Instrument as _;
 use tracing::field::Empty;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::{JobEvent, JobQueue};
 use pkg_service::downstream::is_transient;

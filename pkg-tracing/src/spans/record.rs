@@ -1,0 +1,356 @@
+//! What Skein keeps for each traced span, in the span's registry extensions: its place in the
+//! trace, and while it records, its fields already encoded as OTLP attributes.
+
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceContextExt as _};
+use tracing::field::{Field, Visit};
+
+use crate::otlp::attributes::{AttributeValue, put_attribute};
+
+/// The SDK's default span limits: attributes per span (and per event), events and links per span.
+/// What is over them is counted as dropped, as OTLP has fields for.
+pub(crate) const MAX_ATTRIBUTES: u32 = 128;
+pub(crate) const MAX_EVENTS: u32 = 128;
+pub(crate) const MAX_LINKS: u32 = 128;
+
+/// `Span.attributes` and `Event.attributes`: the field numbers attributes are written under.
+const SPAN_ATTRIBUTES: u32 = 9;
+const EVENT_ATTRIBUTES: u32 = 3;
+
+pub(crate) struct SpanRecord {
+    /// This span's ids, flags and trace state: what children inherit and outgoing calls carry.
+    /// With the SDK disabled it is the caller's, forwarded unchanged.
+    pub(crate) context: SpanContext,
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) parent_is_remote: bool,
+    /// The context the span was started under (a caller's baggage lives here); the span's own
+    /// context is built on it when asked for.
+    pub(crate) parent_cx: opentelemetry::Context,
+    /// Set once the span's context was handed out (to a child, a header, a log line): from then
+    /// on its parent, hence its trace id, can no longer change.
+    pub(crate) handed_out: AtomicBool,
+    /// `None` when nothing is exported (no exporter, or the SDK disabled).
+    pub(crate) recording: Option<Box<Recording>>,
+}
+
+impl SpanRecord {
+    /// The span's context as OpenTelemetry code expects it, and from now on a fixed one.
+    pub(crate) fn context(&self) -> opentelemetry::Context {
+        self.handed_out.store(true, Ordering::Relaxed);
+        self.parent_cx.with_remote_span_context(self.context.clone())
+    }
+
+    pub(crate) fn hand_out(&self) -> (SpanContext, opentelemetry::Context) {
+        self.handed_out.store(true, Ordering::Relaxed);
+        (self.context.clone(), self.parent_cx.clone())
+    }
+
+    pub(crate) fn is_handed_out(&self) -> bool {
+        self.handed_out.load(Ordering::Relaxed)
+    }
+}
+
+/// A recording span's name, kind, times, status, and its attributes and events as OTLP bytes.
+pub(crate) struct Recording {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) kind: SpanKind,
+    pub(crate) start_nanos: u64,
+    pub(crate) status: Status,
+    /// `Span.attributes` fields, tag and length included.
+    pub(crate) attributes: Vec<u8>,
+    pub(crate) attribute_count: u32,
+    pub(crate) dropped_attributes: u32,
+    /// `Span.events` fields, tag and length included.
+    pub(crate) events: Vec<u8>,
+    pub(crate) event_count: u32,
+    pub(crate) dropped_events: u32,
+    /// `Span.links` fields, tag and length included.
+    pub(crate) links: Vec<u8>,
+    pub(crate) link_count: u32,
+    pub(crate) dropped_links: u32,
+}
+
+impl Recording {
+    /// A span started now, with tracing-opentelemetry's span attributes: where in the code it
+    /// was made and its target. Its own fields follow.
+    pub(crate) fn new(meta: &'static tracing::Metadata<'static>) -> Self {
+        let mut recording = Self {
+            name: Cow::Borrowed(meta.name()),
+            kind: SpanKind::Internal,
+            start_nanos: now_nanos(),
+            status: Status::Unset,
+            attributes: Vec::with_capacity(512),
+            attribute_count: 0,
+            dropped_attributes: 0,
+            events: Vec::new(),
+            event_count: 0,
+            dropped_events: 0,
+            links: Vec::new(),
+            link_count: 0,
+            dropped_links: 0,
+        };
+        if let Some(file) = meta.file() {
+            recording.attribute("code.file.path", AttributeValue::Str(file));
+        }
+        if let Some(module) = meta.module_path() {
+            recording.attribute("code.module.name", AttributeValue::Str(module));
+        }
+        if let Some(line) = meta.line() {
+            recording.attribute("code.line.number", AttributeValue::I64(line.into()));
+        }
+        recording.attribute("target", AttributeValue::Str(meta.target()));
+        recording
+    }
+
+    pub(crate) fn attribute(&mut self, key: &str, value: AttributeValue<'_>) {
+        if self.attribute_count >= MAX_ATTRIBUTES {
+            self.dropped_attributes += 1;
+            return;
+        }
+        self.attribute_count += 1;
+        put_attribute(&mut self.attributes, SPAN_ATTRIBUTES, key, value);
+    }
+
+    /// An attribute given as an OpenTelemetry value (`SpanExt::set_attribute`).
+    pub(crate) fn attribute_value(&mut self, key: &str, value: &opentelemetry::Value) {
+        if self.attribute_count >= MAX_ATTRIBUTES {
+            self.dropped_attributes += 1;
+            return;
+        }
+        self.attribute_count += 1;
+        crate::otlp::put_key_value(&mut self.attributes, SPAN_ATTRIBUTES, key, value);
+    }
+
+    /// Appends an `Event` at time `nanos` whose `attributes` are already `KeyValue` fields under
+    /// number 3 (written by [`put_attribute`]).
+    pub(crate) fn event(&mut self, name: &str, nanos: u64, attributes: &[u8], dropped_attributes: u32) {
+        if self.event_count >= MAX_EVENTS {
+            self.dropped_events += 1;
+            return;
+        }
+        self.event_count += 1;
+        crate::otlp::put_event(&mut self.events, nanos, name, attributes, dropped_attributes);
+    }
+}
+
+impl Recording {
+    /// A link to another span (a job's previous attempt).
+    pub(crate) fn link(&mut self, to: &SpanContext) {
+        if self.link_count >= MAX_LINKS {
+            self.dropped_links += 1;
+            return;
+        }
+        self.link_count += 1;
+        crate::otlp::put_link(&mut self.links, to);
+    }
+}
+
+pub(crate) fn now_nanos() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64
+}
+
+/// tracing-opentelemetry's special fields: `otel.name`, `otel.kind`, `otel.status_code` and
+/// `otel.status_description` set the span's name, kind and status instead of attributes.
+pub(crate) struct SpanFields<'a>(pub(crate) &'a mut Recording);
+
+impl SpanFields<'_> {
+    fn text(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "otel.name" => self.0.name = Cow::Owned(value.to_owned()),
+            "otel.kind" => {
+                if let Some(kind) = kind_named(value) {
+                    self.0.kind = kind;
+                }
+            }
+            "otel.status_code" => self.0.status = status_named(value),
+            "otel.status_description" => self.0.status = Status::error(value.to_owned()),
+            name => self.0.attribute(name, AttributeValue::Str(value)),
+        }
+    }
+}
+
+impl Visit for SpanFields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.text(field, value);
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        with_formatted(value, |text| self.text(field, text));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.attribute(field.name(), AttributeValue::I64(value));
+    }
+
+    /// An unsigned number is an integer when it fits OTLP's `int64`, else its digits.
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        match i64::try_from(value) {
+            Ok(value) => self.record_i64(field, value),
+            Err(_) => self.record_debug(field, &value),
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.attribute(field.name(), AttributeValue::Bool(value));
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.attribute(field.name(), AttributeValue::F64(value));
+    }
+
+    /// An error field: its message and source chain, and the `exception.*` attributes trace
+    /// back-ends read, as tracing-opentelemetry records them.
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let message = value.to_string();
+        let chain = source_chain(value);
+        self.0.attribute("exception.message", AttributeValue::Str(&message));
+        self.0.attribute("exception.stacktrace", AttributeValue::Strs(&chain));
+        self.0.attribute(field.name(), AttributeValue::Str(&message));
+        self.0.attribute(&format!("{}.chain", field.name()), AttributeValue::Strs(&chain));
+    }
+}
+
+/// A milestone event's fields, as tracing-opentelemetry records an event's: `message` names
+/// the event, an `error` field on an event without one makes it an `exception` event and the
+/// span's status Error, fields of the `log` crate's records are left out.
+pub(crate) struct EventFields<'a> {
+    pub(crate) attributes: &'a mut Vec<u8>,
+    pub(crate) count: u32,
+    pub(crate) dropped: u32,
+    pub(crate) name: Option<String>,
+    pub(crate) status: Option<Status>,
+}
+
+impl EventFields<'_> {
+    pub(crate) fn attribute(&mut self, key: &str, value: AttributeValue<'_>) {
+        if self.count >= MAX_ATTRIBUTES {
+            self.dropped += 1;
+            return;
+        }
+        self.count += 1;
+        put_attribute(self.attributes, EVENT_ATTRIBUTES, key, value);
+    }
+
+    fn text(&mut self, field: &Field, value: &str, debug: &dyn fmt::Debug) {
+        match field.name() {
+            "message" => self.name = Some(value.to_owned()),
+            "error" if self.name.is_none() => {
+                let text = format!("{debug:?}");
+                self.status = Some(Status::error(text.clone()));
+                self.name = Some("exception".to_owned());
+                self.attribute("exception.message", AttributeValue::Str(&text));
+            }
+            name if name.starts_with("log.") => {}
+            name => self.attribute(name, AttributeValue::Str(value)),
+        }
+    }
+
+    fn skip(field: &Field) -> bool {
+        field.name().starts_with("log.")
+    }
+}
+
+impl Visit for EventFields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.text(field, value, &value);
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        with_formatted(value, |text| self.text(field, text, value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if field.name() == "message" {
+            self.name = Some(value.to_string());
+        } else if !Self::skip(field) {
+            self.attribute(field.name(), AttributeValue::I64(value));
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        match i64::try_from(value) {
+            Ok(value) => self.record_i64(field, value),
+            Err(_) => self.record_debug(field, &value),
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if field.name() == "message" {
+            self.name = Some(value.to_string());
+        } else if !Self::skip(field) {
+            self.attribute(field.name(), AttributeValue::Bool(value));
+        }
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if field.name() == "message" {
+            self.name = Some(value.to_string());
+        } else if !Self::skip(field) {
+            self.attribute(field.name(), AttributeValue::F64(value));
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let message = value.to_string();
+        let chain = source_chain(value);
+        self.attribute("exception.message", AttributeValue::Str(&message));
+        self.attribute("exception.stacktrace", AttributeValue::Strs(&chain));
+        self.attribute(field.name(), AttributeValue::Str(&message));
+        self.attribute(&format!("{}.chain", field.name()), AttributeValue::Strs(&chain));
+    }
+}
+
+fn source_chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut chain = Vec::new();
+    let mut next = error.source();
+    while let Some(source) = next {
+        chain.push(source.to_string());
+        next = source.source();
+    }
+    chain
+}
+
+thread_local! {
+    /// Where `Debug` and `Display` fields are formatted: one buffer per thread, not a `String`
+    /// per field.
+    static FORMATTED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+fn with_formatted(value: &dyn fmt::Debug, f: impl FnOnce(&str)) {
+    FORMATTED.with(|buffer| match buffer.try_borrow_mut() {
+        Ok(mut text) => {
+            text.clear();
+            let _ = write!(text, "{value:?}");
+            f(&text);
+        }
+        // A `Debug` impl that records a span field itself: format into a buffer of its own.
+        Err(_) => f(&format!("{value:?}")),
+    });
+}
+
+fn kind_named(name: &str) -> Option<SpanKind> {
+    [
+        ("server", SpanKind::Server),
+        ("client", SpanKind::Client),
+        ("producer", SpanKind::Producer),
+        ("consumer", SpanKind::Consumer),
+        ("internal", SpanKind::Internal),
+    ]
+    .into_iter()
+    .find(|(known, _)| name.eq_ignore_ascii_case(known))
+    .map(|(_, kind)| kind)
+}
+
+fn status_named(name: &str) -> Status {
+    if name.eq_ignore_ascii_case("ok") {
+        Status::Ok
+    } else if name.eq_ignore_ascii_case("error") {
+        Status::error("")
+    } else {
+        Status::Unset
+    }
+}
