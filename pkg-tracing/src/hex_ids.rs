@@ -10,16 +10,26 @@ const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// `bytes` as lower-case hex, two digits a byte.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(2 * bytes.len());
-    push_hex(&mut out, bytes);
-    out
+    let mut digits = vec![0; 2 * bytes.len()];
+    for (pair, &byte) in digits.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
+    }
+    // Only ASCII digits were written.
+    String::from_utf8(digits).unwrap_or_default()
 }
 
+/// Appends up to 16 bytes (an id) as hex: the digits are gathered on the stack and appended at
+/// once, not pushed a character at a time.
 fn push_hex(out: &mut String, bytes: &[u8]) {
-    for &byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    let mut digits = [0u8; 32];
+    for (pair, &byte) in digits.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
     }
+    let written = 2 * bytes.len().min(16);
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&digits[..written]).unwrap_or_default());
 }
 
 /// 32 hex digits, as W3C trace context and every tracing backend write a trace id.

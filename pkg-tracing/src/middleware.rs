@@ -144,14 +144,14 @@ where
         // A caller without (valid) trace headers starts a trace here: that is normal for a
         // server, so only a parent that could not be set at all is worth a warning.
         propagation::set_parent_or_warn(&span, parent, false);
-        let cx = span.context();
-        let traceresponse = propagation::traceresponse_of(&cx);
+        let ids = span.span_context();
+        let traceresponse = propagation::traceresponse(&ids);
         // Label values: known methods and route templates only, never the raw path.
         let metrics = req.app_data::<web::Data<Metrics>>().map(|m| m.http_server().clone());
         let metric_method = method.unwrap_or("_OTHER");
         let metric_route = route.unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
         let in_flight = metrics.as_ref().map(|m| m.start(metric_method, &metric_route));
-        let exemplar = metrics.as_ref().and_then(|_| TraceExemplar::of_context(&cx));
+        let exemplar = metrics.as_ref().and_then(|_| TraceExemplar::of_span_context(&ids));
 
         let service = Rc::clone(&self.service);
         let fut = async move {

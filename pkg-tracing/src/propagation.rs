@@ -155,11 +155,6 @@ pub fn traceresponse(span: &SpanContext) -> Option<String> {
     span.is_valid().then(|| crate::hex_ids::version_00(span))
 }
 
-/// The `traceresponse` of the span current in `cx`.
-pub(crate) fn traceresponse_of(cx: &opentelemetry::Context) -> Option<String> {
-    traceresponse(cx.span().span_context())
-}
-
 struct HeaderExtractor<'a>(&'a HeaderMap);
 
 impl Extractor for HeaderExtractor<'_> {

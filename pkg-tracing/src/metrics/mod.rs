@@ -53,15 +53,20 @@ impl TraceExemplar {
     /// The exemplar of `span` if it is sampled (recorded and exported); else none: an exemplar
     /// must open a trace that exists.
     pub fn of_span(span: &tracing::Span) -> Option<Self> {
-        Self::of_context(&span.context())
+        Self::of_span_context(&span.span_context())
     }
 
     /// The same, for the span of an OpenTelemetry context.
     pub fn of_context(cx: &opentelemetry::Context) -> Option<Self> {
-        let span = cx.span();
-        let ids = span.span_context();
-        (ids.is_valid() && ids.is_sampled())
-            .then(|| Self { trace_id: ids.trace_id().to_string(), span_id: ids.span_id().to_string() })
+        Self::of_span_context(cx.span().span_context())
+    }
+
+    /// The same, from a span's ids.
+    pub fn of_span_context(ids: &opentelemetry::trace::SpanContext) -> Option<Self> {
+        (ids.is_valid() && ids.is_sampled()).then(|| Self {
+            trace_id: crate::hex_ids::trace_id(ids.trace_id()),
+            span_id: crate::hex_ids::hex(&ids.span_id().to_bytes()),
+        })
     }
 
     /// The current span's exemplar, if sampled.

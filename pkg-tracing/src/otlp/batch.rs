@@ -160,7 +160,8 @@ impl EncodingProcessor {
             if queue.filling.len() < shared.settings.max_batch {
                 return false;
             }
-            let batch = std::mem::take(&mut queue.filling);
+            let next = SpanEntries::with_capacity(queue.filling.bytes_len());
+            let batch = std::mem::replace(&mut queue.filling, next);
             queue.full.push_back(batch);
             true
         });
@@ -194,7 +195,8 @@ async fn export_task(shared: Arc<Shared>, exporter: OtlpExporter) {
             let waiters = std::mem::take(&mut queue.waiters);
             let mut batches: Vec<SpanEntries> = queue.full.drain(..).collect();
             if (due || !waiters.is_empty()) && !queue.filling.is_empty() {
-                batches.push(std::mem::take(&mut queue.filling));
+                let next = SpanEntries::with_capacity(queue.filling.bytes_len());
+                batches.push(std::mem::replace(&mut queue.filling, next));
             }
             queue.queued -= batches.iter().map(SpanEntries::len).sum::<usize>();
             (batches, waiters, queue.shutdown)
@@ -206,11 +208,11 @@ async fn export_task(shared: Arc<Shared>, exporter: OtlpExporter) {
                     "the collector was unreachable at the last try; batch dropped unsent".into(),
                 ))
             } else {
-                let result =
-                    match tokio::time::timeout(settings.export_timeout, exporter.export(&batch)).await {
-                        Ok(result) => result,
-                        Err(_) => Err(OTelSdkError::Timeout(settings.export_timeout)),
-                    };
+                let result = match tokio::time::timeout(settings.export_timeout, exporter.export(batch)).await
+                {
+                    Ok(result) => result,
+                    Err(_) => Err(OTelSdkError::Timeout(settings.export_timeout)),
+                };
                 breaker.record(result.is_ok(), Instant::now());
                 result
             };

@@ -66,6 +66,17 @@ pub(crate) struct SpanEntries {
 }
 
 impl SpanEntries {
+    /// Room for `bytes` of spans: a batch takes the size of the one before it, and does not
+    /// grow (and copy itself) step by step.
+    pub(crate) fn with_capacity(bytes: usize) -> Self {
+        Self { bytes: Vec::with_capacity(bytes), spans: 0 }
+    }
+
+    /// How many bytes the spans take.
+    pub(crate) fn bytes_len(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// Appends a span written by [`encode_span`], behind its tag and length.
     pub(crate) fn push_encoded(&mut self, span: &[u8]) {
         put_bytes(&mut self.bytes, 2, span);
@@ -82,29 +93,50 @@ impl SpanEntries {
     }
 }
 
-/// Appends the `ExportTraceServiceRequest` carrying `entries` to `buf`.
-pub(crate) fn put_request(
+/// An `ExportTraceServiceRequest` in three pieces: what comes before the spans, the spans as
+/// they were queued (moved, not copied), and what comes after. The gRPC codec writes the three
+/// into the request's frame: one copy of the spans instead of two.
+pub(crate) struct RequestParts {
+    pub(crate) head: Vec<u8>,
+    pub(crate) spans: Vec<u8>,
+    pub(crate) tail: Vec<u8>,
+}
+
+/// The request carrying `entries`.
+pub(crate) fn request(
     resource: &EncodedResource,
     scope: &EncodedScope,
-    entries: &SpanEntries,
-    buf: &mut Vec<u8>,
-) {
+    entries: SpanEntries,
+) -> RequestParts {
     let scope_spans_len = len_field_len(1, scope.message.len()) + entries.bytes.len();
     let resource_spans_len = len_field_len(1, resource.message.len())
         + len_field_len(2, scope_spans_len)
         + opt_bytes_len(3, resource.schema_url.as_bytes());
-
-    // The request's exact size: one allocation at most.
-    buf.reserve(len_field_len(1, resource_spans_len));
+    let mut head = Vec::with_capacity(32 + resource.message.len() + scope.message.len());
     // ExportTraceServiceRequest.resource_spans
-    put_len_prefix(buf, 1, resource_spans_len);
+    put_len_prefix(&mut head, 1, resource_spans_len);
     // ResourceSpans.resource: written even when empty, as the SDK's exporter does.
-    put_bytes(buf, 1, &resource.message);
-    // ResourceSpans.scope_spans
-    put_len_prefix(buf, 2, scope_spans_len);
-    put_bytes(buf, 1, &scope.message);
-    buf.extend_from_slice(&entries.bytes);
-    put_opt_bytes(buf, 3, resource.schema_url.as_bytes());
+    put_bytes(&mut head, 1, &resource.message);
+    // ResourceSpans.scope_spans, its spans next
+    put_len_prefix(&mut head, 2, scope_spans_len);
+    put_bytes(&mut head, 1, &scope.message);
+    let mut tail = Vec::new();
+    put_opt_bytes(&mut tail, 3, resource.schema_url.as_bytes());
+    RequestParts { head, spans: entries.bytes, tail }
+}
+
+/// The same request in one buffer.
+#[cfg(test)]
+pub(crate) fn put_request(
+    resource: &EncodedResource,
+    scope: &EncodedScope,
+    entries: SpanEntries,
+    buf: &mut Vec<u8>,
+) {
+    let parts = request(resource, scope, entries);
+    buf.extend_from_slice(&parts.head);
+    buf.extend_from_slice(&parts.spans);
+    buf.extend_from_slice(&parts.tail);
 }
 
 fn kind(kind: &SpanKind) -> u64 {

@@ -77,7 +77,7 @@ fn decode(spans: &[(SpanRecord, Recording)]) -> ExportTraceServiceRequest {
     put_request(
         &EncodedResource::new(&resource),
         &EncodedScope::new("skein", "1.2.3"),
-        &entries,
+        entries,
         &mut request,
     );
     ExportTraceServiceRequest::decode(request.as_slice()).expect("a valid request")
@@ -191,7 +191,7 @@ fn every_field_of_a_span_decodes_as_written() {
 #[test]
 fn an_empty_batch_and_an_empty_resource_are_still_a_valid_request() {
     let mut request = Vec::new();
-    put_request(&EncodedResource::default(), &EncodedScope::default(), &SpanEntries::default(), &mut request);
+    put_request(&EncodedResource::default(), &EncodedScope::default(), SpanEntries::default(), &mut request);
     let decoded = ExportTraceServiceRequest::decode(request.as_slice()).expect("a valid request");
     assert_eq!(decoded.resource_spans.len(), 1);
     assert!(decoded.resource_spans[0].scope_spans[0].spans.is_empty());

@@ -15,7 +15,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
 use super::EXPORT_PATH;
-use super::encode::{EncodedResource, EncodedScope, SpanEntries, put_request};
+use super::encode::{EncodedResource, EncodedScope, RequestParts, SpanEntries, request};
 use super::wire::{Field, Reader};
 
 /// While a collector keeps refusing spans, say so at most this often.
@@ -93,10 +93,9 @@ impl OtlpExporter {
 impl OtlpExporter {
     /// Sends `entries` as one `ExportTraceServiceRequest`. A refusal of some spans by the
     /// collector (a partial success) is a warning, not a failure: the request arrived.
-    pub(crate) async fn export(&self, entries: &SpanEntries) -> OTelSdkResult {
-        let mut body = Vec::new();
-        put_request(&self.resource, &self.scope, entries, &mut body);
-        let mut request = Request::new(body);
+    pub(crate) async fn export(&self, entries: SpanEntries) -> OTelSdkResult {
+        let sent = entries.len();
+        let mut request = Request::new(request(&self.resource, &self.scope, entries));
         *request.metadata_mut() = self.metadata.clone();
         let mut client = self.client.clone();
         client
@@ -109,7 +108,7 @@ impl OtlpExporter {
             .map_err(|status| OTelSdkError::InternalFailure(describe(&status)))?;
         let refusal = answer.into_inner();
         if refusal.rejected_spans > 0 || !refusal.error_message.is_empty() {
-            self.warn_of_refusal(&refusal, entries.len());
+            self.warn_of_refusal(&refusal, sent);
         }
         Ok(())
     }
@@ -165,7 +164,7 @@ impl PartialSuccess {
 struct PreEncoded;
 
 impl Codec for PreEncoded {
-    type Encode = Vec<u8>;
+    type Encode = RequestParts;
     type Decode = PartialSuccess;
     type Encoder = Self;
     type Decoder = Self;
@@ -180,11 +179,14 @@ impl Codec for PreEncoded {
 }
 
 impl Encoder for PreEncoded {
-    type Item = Vec<u8>;
+    type Item = RequestParts;
     type Error = Status;
 
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
+    fn encode(&mut self, item: RequestParts, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.reserve(item.head.len() + item.spans.len() + item.tail.len());
+        dst.put_slice(&item.head);
+        dst.put_slice(&item.spans);
+        dst.put_slice(&item.tail);
         Ok(())
     }
 }

@@ -11,7 +11,6 @@ use tracing_subscriber::registry::{LookupSpan as _, Registry};
 
 use super::layer::SpanLayer;
 use super::record::{EventFields, SpanRecord, now_nanos};
-use crate::otlp::attributes::AttributeValue;
 
 /// Why a parent could not be set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +31,10 @@ pub trait SpanExt {
     /// The span's context (ids, flags, trace state, baggage); empty for a span that is not
     /// traced.
     fn context(&self) -> opentelemetry::Context;
+    /// The span's ids, flags and trace state alone (for a `traceresponse`, an exemplar): what
+    /// `context()` holds without building a context around it. Invalid for a span that is not
+    /// traced.
+    fn span_context(&self) -> SpanContext;
     /// An attribute that was not a field when the span was made.
     fn set_attribute(&self, key: &str, value: impl Into<opentelemetry::Value>);
     fn set_status(&self, status: Status);
@@ -74,10 +77,14 @@ impl SpanExt for tracing::Span {
         with_record(self, |_, record| record.context()).unwrap_or_default()
     }
 
+    fn span_context(&self) -> SpanContext {
+        with_record(self, |_, record| record.hand_out().0).unwrap_or_else(SpanContext::empty_context)
+    }
+
     fn set_attribute(&self, key: &str, value: impl Into<opentelemetry::Value>) {
         let value = value.into();
         with_record(self, |_, record| {
-            if let Some(recording) = record.recording.as_deref_mut() {
+            if let Some(recording) = record.recording.as_mut() {
                 recording.attribute_value(key, &value);
             }
         });
@@ -85,7 +92,7 @@ impl SpanExt for tracing::Span {
 
     fn set_status(&self, status: Status) {
         with_record(self, |_, record| {
-            if let Some(recording) = record.recording.as_deref_mut() {
+            if let Some(recording) = record.recording.as_mut() {
                 recording.status = status;
             }
         });
@@ -96,7 +103,7 @@ impl SpanExt for tracing::Span {
             return;
         }
         with_record(self, |_, record| {
-            if let Some(recording) = record.recording.as_deref_mut() {
+            if let Some(recording) = record.recording.as_mut() {
                 recording.link(&to);
             }
         });
@@ -106,26 +113,12 @@ impl SpanExt for tracing::Span {
         let name = name.into();
         let nanos = now_nanos();
         with_record(self, |_, record| {
-            let Some(recording) = record.recording.as_deref_mut() else { return };
+            let Some(recording) = record.recording.as_mut() else { return };
             let mut bytes = Vec::new();
             let mut fields =
                 EventFields { attributes: &mut bytes, count: 0, dropped: 0, name: None, status: None };
             for kv in &attributes {
-                match &kv.value {
-                    opentelemetry::Value::String(s) => {
-                        fields.attribute(kv.key.as_str(), AttributeValue::Str(s.as_str()))
-                    }
-                    opentelemetry::Value::I64(i) => {
-                        fields.attribute(kv.key.as_str(), AttributeValue::I64(*i))
-                    }
-                    opentelemetry::Value::Bool(b) => {
-                        fields.attribute(kv.key.as_str(), AttributeValue::Bool(*b))
-                    }
-                    opentelemetry::Value::F64(f) => {
-                        fields.attribute(kv.key.as_str(), AttributeValue::F64(*f))
-                    }
-                    other => fields.attribute(kv.key.as_str(), AttributeValue::Str(other.as_str().as_ref())),
-                }
+                fields.value(kv.key.as_str(), &kv.value);
             }
             let dropped = fields.dropped;
             recording.event(&name, nanos, &bytes, dropped);

@@ -66,7 +66,7 @@ impl SpanLayer {
             parent_is_remote: false,
             parent_cx,
             handed_out: Default::default(),
-            recording: (self.mode == Mode::Export).then(|| Box::new(Recording::new(meta))),
+            recording: (self.mode == Mode::Export).then(|| Recording::new(meta)),
         }
     }
 
@@ -134,7 +134,7 @@ where
         let Some(span) = ctx.span(id) else { return };
         let meta = attrs.metadata();
         let mut record = self.new_record(inherited(&span), meta);
-        if let Some(recording) = record.recording.as_deref_mut() {
+        if let Some(recording) = record.recording.as_mut() {
             attrs.record(&mut SpanFields(recording));
         }
         span.extensions_mut().insert(record);
@@ -143,7 +143,7 @@ where
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
-        if let Some(recording) = extensions.get_mut::<SpanRecord>().and_then(|r| r.recording.as_deref_mut()) {
+        if let Some(recording) = extensions.get_mut::<SpanRecord>().and_then(|r| r.recording.as_mut()) {
             values.record(&mut SpanFields(recording));
         }
     }
@@ -184,7 +184,7 @@ where
             }
             let EventFields { attributes, dropped, name, status, .. } = fields;
             with_nearest_record(span, |record| {
-                let Some(recording) = record.recording.as_deref_mut() else { return };
+                let Some(recording) = record.recording.as_mut() else { return };
                 if recording.status == Status::Unset && *meta.level() == tracing::Level::ERROR {
                     recording.status = Status::error("");
                 }
@@ -198,11 +198,14 @@ where
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let Some(record) = span.extensions_mut().remove::<SpanRecord>() else { return };
-        if let (Some(sink), Some(recording)) = (&self.sink, &record.recording)
-            && record.context.is_sampled()
-        {
-            sink.end(&record, recording, now_nanos());
+        let Some(mut record) = span.extensions_mut().remove::<SpanRecord>() else { return };
+        if let Some(recording) = record.recording.take() {
+            if let Some(sink) = &self.sink
+                && record.context.is_sampled()
+            {
+                sink.end(&record, &recording, now_nanos());
+            }
+            recording.recycle();
         }
     }
 }

@@ -2,7 +2,10 @@
 //! trace, and while it records, its fields already encoded as OTLP attributes.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -34,7 +37,7 @@ pub(crate) struct SpanRecord {
     /// on its parent, hence its trace id, can no longer change.
     pub(crate) handed_out: AtomicBool,
     /// `None` when nothing is exported (no exporter, or the SDK disabled).
-    pub(crate) recording: Option<Box<Recording>>,
+    pub(crate) recording: Option<Recording>,
 }
 
 impl SpanRecord {
@@ -76,15 +79,30 @@ pub(crate) struct Recording {
 
 impl Recording {
     /// A span started now, with tracing-opentelemetry's span attributes: where in the code it
-    /// was made and its target. Its own fields follow.
+    /// was made and its target (encoded once per callsite and thread). Its own fields follow.
     pub(crate) fn new(meta: &'static tracing::Metadata<'static>) -> Self {
-        let mut recording = Self {
+        let mut attributes = SPARE_BUFFERS
+            .with(|spare| spare.try_borrow_mut().ok().and_then(|mut spare| spare.pop()))
+            .unwrap_or_else(|| Vec::with_capacity(512));
+        let attribute_count = CALLSITE_ATTRIBUTES.with(|cache| match cache.try_borrow_mut() {
+            Ok(mut cache) => {
+                let (bytes, count) = cache.entry(std::ptr::from_ref(meta) as usize).or_insert_with(|| {
+                    let mut bytes = Vec::new();
+                    let count = put_callsite_attributes(&mut bytes, meta);
+                    (bytes.into_boxed_slice(), count)
+                });
+                attributes.extend_from_slice(bytes);
+                *count
+            }
+            Err(_) => put_callsite_attributes(&mut attributes, meta),
+        });
+        Self {
             name: Cow::Borrowed(meta.name()),
             kind: SpanKind::Internal,
             start_nanos: now_nanos(),
             status: Status::Unset,
-            attributes: Vec::with_capacity(512),
-            attribute_count: 0,
+            attributes,
+            attribute_count,
             dropped_attributes: 0,
             events: Vec::new(),
             event_count: 0,
@@ -92,18 +110,23 @@ impl Recording {
             links: Vec::new(),
             link_count: 0,
             dropped_links: 0,
-        };
-        if let Some(file) = meta.file() {
-            recording.attribute("code.file.path", AttributeValue::Str(file));
         }
-        if let Some(module) = meta.module_path() {
-            recording.attribute("code.module.name", AttributeValue::Str(module));
+    }
+
+    /// Done with: its attribute buffer is kept for a span that starts on this thread later.
+    pub(crate) fn recycle(self) {
+        let mut attributes = self.attributes;
+        if attributes.capacity() > MAX_SPARE_CAPACITY {
+            return;
         }
-        if let Some(line) = meta.line() {
-            recording.attribute("code.line.number", AttributeValue::I64(line.into()));
-        }
-        recording.attribute("target", AttributeValue::Str(meta.target()));
-        recording
+        attributes.clear();
+        SPARE_BUFFERS.with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut()
+                && spare.len() < MAX_SPARE_BUFFERS
+            {
+                spare.push(attributes);
+            }
+        });
     }
 
     pub(crate) fn attribute(&mut self, key: &str, value: AttributeValue<'_>) {
@@ -146,6 +169,61 @@ impl Recording {
         }
         self.link_count += 1;
         crate::otlp::put_link(&mut self.links, to);
+    }
+}
+
+/// The attributes every span of a callsite starts with: where in the code it was made, and its
+/// target. Returns how many.
+fn put_callsite_attributes(buf: &mut Vec<u8>, meta: &'static tracing::Metadata<'static>) -> u32 {
+    let mut count = 1;
+    if let Some(file) = meta.file() {
+        put_attribute(buf, SPAN_ATTRIBUTES, "code.file.path", AttributeValue::Str(file));
+        count += 1;
+    }
+    if let Some(module) = meta.module_path() {
+        put_attribute(buf, SPAN_ATTRIBUTES, "code.module.name", AttributeValue::Str(module));
+        count += 1;
+    }
+    if let Some(line) = meta.line() {
+        put_attribute(buf, SPAN_ATTRIBUTES, "code.line.number", AttributeValue::I64(line.into()));
+        count += 1;
+    }
+    put_attribute(buf, SPAN_ATTRIBUTES, "target", AttributeValue::Str(meta.target()));
+    count
+}
+
+/// Attribute buffers kept per thread for the next spans, and how large one may be to be kept.
+const MAX_SPARE_BUFFERS: usize = 64;
+const MAX_SPARE_CAPACITY: usize = 16 * 1024;
+
+type CallsiteMap = HashMap<usize, (Box<[u8]>, u32), BuildHasherDefault<AddressHasher>>;
+
+thread_local! {
+    /// Each callsite's [`put_callsite_attributes`], encoded once per thread, by the address of
+    /// its (static) metadata.
+    static CALLSITE_ATTRIBUTES: RefCell<CallsiteMap> = RefCell::new(HashMap::default());
+    /// Attribute buffers of spans that ended on this thread.
+    static SPARE_BUFFERS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Hashes an address (a callsite's metadata) with one multiplication: the keys are few,
+/// distinct and not chosen by anyone.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 << 8 | u64::from(byte)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        self.0 = (address as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -235,6 +313,16 @@ impl EventFields<'_> {
         put_attribute(self.attributes, EVENT_ATTRIBUTES, key, value);
     }
 
+    /// An attribute given as an OpenTelemetry value (`SpanExt::add_event`).
+    pub(crate) fn value(&mut self, key: &str, value: &opentelemetry::Value) {
+        if self.count >= MAX_ATTRIBUTES {
+            self.dropped += 1;
+            return;
+        }
+        self.count += 1;
+        crate::otlp::put_key_value(self.attributes, EVENT_ATTRIBUTES, key, value);
+    }
+
     fn text(&mut self, field: &Field, value: &str, debug: &dyn fmt::Debug) {
         match field.name() {
             "message" => self.name = Some(value.to_owned()),
@@ -317,7 +405,7 @@ fn source_chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
 thread_local! {
     /// Where `Debug` and `Display` fields are formatted: one buffer per thread, not a `String`
     /// per field.
-    static FORMATTED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    static FORMATTED: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 fn with_formatted(value: &dyn fmt::Debug, f: impl FnOnce(&str)) {

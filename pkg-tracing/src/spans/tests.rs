@@ -54,6 +54,7 @@ fn caller() -> Context {
 fn fields_names_kinds_statuses_events_and_parents_arrive_as_written() {
     let mut handed_out = None;
     let mut refused = None;
+    let mut server_ids = None;
     let spans = traced(&[], || {
         let server = tracing::info_span!(
             "HTTP request",
@@ -74,6 +75,7 @@ fn fields_names_kinds_statuses_events_and_parents_arrive_as_written() {
         server.record("later", "recorded");
         server.record("otel.status_code", "ERROR");
         let _entered = server.enter();
+        server_ids = Some(server.span_context());
         tracing::event!(name: "thing.done", tracing::Level::INFO, thing.bytes = 12_i64);
         tracing::info!("an ordinary log line is no span event");
         // A transport span (filtered out) between a traced span and its child.
@@ -100,6 +102,9 @@ fn fields_names_kinds_statuses_events_and_parents_arrive_as_written() {
     assert_eq!(server.trace_id, format!("{CALLER_TRACE:032x}"), "the caller's trace");
     assert_eq!(server.parent_span_id.as_deref(), Some(format!("{CALLER_SPAN:016x}").as_str()));
     assert_eq!(server.trace_state, "vendor=abc");
+    let server_ids = server_ids.unwrap();
+    assert_eq!(format!("{:016x}", u64::from_be_bytes(server_ids.span_id().to_bytes())), server.span_id);
+    assert_eq!(server_ids.trace_state().header(), "vendor=abc");
     assert_eq!(server.status, SpanStatus::Error(String::new()));
     let attr = |span: &RecordedSpan, key: &str| span.attr(key).cloned();
     assert_eq!(attr(server, "http.route"), Some(AttrValue::Str("/things".into())));

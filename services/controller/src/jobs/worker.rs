@@ -214,7 +214,7 @@ impl Worker {
         let span = run_span(&job);
         // This attempt's span goes on the row (the next attempt links to it), and the lease is
         // confirmed before any work: a claim that is already lost does nothing.
-        let this_span = pkg_tracing::traceresponse(span.context().span().span_context());
+        let this_span = pkg_tracing::traceresponse(&span.span_context());
         match self.queue.store.renew_lease(&fence, self.settings.lease, this_span.as_deref()).await {
             Ok(Some(_)) => {}
             Ok(None) => return,
