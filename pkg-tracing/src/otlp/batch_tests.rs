@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
 use super::{BatchSettings, EncodingProcessor};
 use crate::exporter::ExportStats;
@@ -33,21 +33,7 @@ fn ended_span(id: u64) -> (SpanRecord, Recording) {
         handed_out: Default::default(),
         recording: None,
     };
-    let mut recording = Recording {
-        name: Cow::Owned(format!("span {id}")),
-        kind: SpanKind::Internal,
-        start_nanos: now_nanos(),
-        status: Status::Unset,
-        attributes: Vec::new(),
-        attribute_count: 0,
-        dropped_attributes: 0,
-        events: Vec::new(),
-        event_count: 0,
-        dropped_events: 0,
-        links: Vec::new(),
-        link_count: 0,
-        dropped_links: 0,
-    };
+    let mut recording = Recording::starting(Cow::Owned(format!("span {id}")), now_nanos(), Vec::new(), 0);
     recording.attribute("n", AttributeValue::I64(id as i64));
     (record, recording)
 }

@@ -37,21 +37,10 @@ fn record(span: u64, parent: u64, remote: bool, state: &str) -> SpanRecord {
 }
 
 fn recording(name: &str, kind: SpanKind, status: Status) -> Recording {
-    Recording {
-        name: Cow::Owned(name.to_owned()),
-        kind,
-        start_nanos: START,
-        status,
-        attributes: Vec::new(),
-        attribute_count: 0,
-        dropped_attributes: 0,
-        events: Vec::new(),
-        event_count: 0,
-        dropped_events: 0,
-        links: Vec::new(),
-        link_count: 0,
-        dropped_links: 0,
-    }
+    let mut recording = Recording::starting(Cow::Owned(name.to_owned()), START, Vec::new(), 0);
+    recording.kind = kind;
+    recording.status = status;
+    recording
 }
 
 fn any(value: Any) -> Option<AnyValue> {

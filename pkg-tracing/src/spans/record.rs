@@ -96,10 +96,21 @@ impl Recording {
             }
             Err(_) => put_callsite_attributes(&mut attributes, meta),
         });
+        Self::starting(Cow::Borrowed(meta.name()), now_nanos(), attributes, attribute_count)
+    }
+
+    /// An internal span named `name`, started at `start_nanos`, with `attribute_count`
+    /// attributes already in `attributes` and nothing else yet.
+    pub(crate) fn starting(
+        name: Cow<'static, str>,
+        start_nanos: u64,
+        attributes: Vec<u8>,
+        attribute_count: u32,
+    ) -> Self {
         Self {
-            name: Cow::Borrowed(meta.name()),
+            name,
             kind: SpanKind::Internal,
-            start_nanos: now_nanos(),
+            start_nanos,
             status: Status::Unset,
             attributes,
             attribute_count,
@@ -337,8 +348,13 @@ impl EventFields<'_> {
         }
     }
 
-    fn skip(field: &Field) -> bool {
-        field.name().starts_with("log.")
+    /// A number or a boolean: the event's name if it is the message, else an attribute.
+    fn scalar(&mut self, field: &Field, value: AttributeValue<'_>, text: &dyn fmt::Display) {
+        match field.name() {
+            "message" => self.name = Some(text.to_string()),
+            name if name.starts_with("log.") => {}
+            name => self.attribute(name, value),
+        }
     }
 }
 
@@ -352,11 +368,7 @@ impl Visit for EventFields<'_> {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if field.name() == "message" {
-            self.name = Some(value.to_string());
-        } else if !Self::skip(field) {
-            self.attribute(field.name(), AttributeValue::I64(value));
-        }
+        self.scalar(field, AttributeValue::I64(value), &value);
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
@@ -367,19 +379,11 @@ impl Visit for EventFields<'_> {
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        if field.name() == "message" {
-            self.name = Some(value.to_string());
-        } else if !Self::skip(field) {
-            self.attribute(field.name(), AttributeValue::Bool(value));
-        }
+        self.scalar(field, AttributeValue::Bool(value), &value);
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        if field.name() == "message" {
-            self.name = Some(value.to_string());
-        } else if !Self::skip(field) {
-            self.attribute(field.name(), AttributeValue::F64(value));
-        }
+        self.scalar(field, AttributeValue::F64(value), &value);
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
