@@ -72,14 +72,35 @@ pub struct TelemetryConfig {
     /// `OTEL_BSP_EXPORT_TIMEOUT`: the longest one export may take, however the exporter's own
     /// timeout is set.
     pub bsp_export_timeout: Duration,
+    /// `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, `OTEL_SPAN_EVENT_COUNT_LIMIT`,
+    /// `OTEL_SPAN_LINK_COUNT_LIMIT`: what one span keeps at most.
+    pub span_limits: SpanLimits,
 }
 
-const BSP_INTEGER_VARIABLES: [&str; 5] = [
+/// What one span keeps at most; more is dropped and counted in the span's `dropped_*` fields.
+/// The defaults are the SDK's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpanLimits {
+    pub attributes: u32,
+    pub events: u32,
+    pub links: u32,
+}
+
+impl Default for SpanLimits {
+    fn default() -> Self {
+        Self { attributes: 128, events: 128, links: 128 }
+    }
+}
+
+const INTEGER_VARIABLES: [&str; 8] = [
     "OTEL_BSP_SCHEDULE_DELAY",
     "OTEL_BSP_EXPORT_TIMEOUT",
     "OTEL_BSP_MAX_QUEUE_SIZE",
     "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
     "OTEL_BSP_MAX_CONCURRENT_EXPORTS",
+    "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_SPAN_EVENT_COUNT_LIMIT",
+    "OTEL_SPAN_LINK_COUNT_LIMIT",
 ];
 
 impl TelemetryConfig {
@@ -131,7 +152,7 @@ impl TelemetryConfig {
         let otlp_timeout = crate::otlp::settings::timeout(&get)?;
         crate::otlp::settings::check_compression(&get)?;
         let sampler = parse_sampler(get("OTEL_TRACES_SAMPLER"), get("OTEL_TRACES_SAMPLER_ARG"))?;
-        for variable in BSP_INTEGER_VARIABLES {
+        for variable in INTEGER_VARIABLES {
             if let Some(value) = get(variable) {
                 value
                     .trim()
@@ -149,6 +170,14 @@ impl TelemetryConfig {
         let bsp_max_export_batch_size =
             (whole("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512).max(1) as usize).min(bsp_max_queue_size);
         let bsp_export_timeout = Duration::from_millis(whole("OTEL_BSP_EXPORT_TIMEOUT", 30_000));
+        let defaults = SpanLimits::default();
+        let limit =
+            |variable: &str, default: u32| whole(variable, default.into()).min(u32::MAX.into()) as u32;
+        let span_limits = SpanLimits {
+            attributes: limit("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", defaults.attributes),
+            events: limit("OTEL_SPAN_EVENT_COUNT_LIMIT", defaults.events),
+            links: limit("OTEL_SPAN_LINK_COUNT_LIMIT", defaults.links),
+        };
         if let Some(attributes) = get("OTEL_RESOURCE_ATTRIBUTES")
             && let Some(bad) =
                 attributes.split(',').find(|pair| !pair.trim().is_empty() && !pair.contains('='))
@@ -191,6 +220,7 @@ impl TelemetryConfig {
             bsp_max_queue_size,
             bsp_max_export_batch_size,
             bsp_export_timeout,
+            span_limits,
         })
     }
 }
@@ -316,6 +346,20 @@ mod tests {
         assert_eq!(c.bsp_export_timeout, Duration::from_millis(1500));
         let c = config(&[("OTEL_BSP_MAX_QUEUE_SIZE", "0"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0")]).unwrap();
         assert_eq!((c.bsp_max_queue_size, c.bsp_max_export_batch_size), (1, 1), "never zero");
+    }
+
+    #[test]
+    fn span_limits_are_read_with_the_sdks_defaults_and_a_bad_one_names_its_variable() {
+        let limits = |env: &[(&str, &str)]| config(env).map(|c| c.span_limits);
+        assert_eq!(limits(&[]).unwrap(), SpanLimits { attributes: 128, events: 128, links: 128 });
+        let set = limits(&[
+            ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "10"),
+            ("OTEL_SPAN_EVENT_COUNT_LIMIT", "0"),
+            ("OTEL_SPAN_LINK_COUNT_LIMIT", " 3 "),
+        ]);
+        assert_eq!(set.unwrap(), SpanLimits { attributes: 10, events: 0, links: 3 });
+        let error = limits(&[("OTEL_SPAN_EVENT_COUNT_LIMIT", "many")]).unwrap_err();
+        assert_eq!(error.variable, "OTEL_SPAN_EVENT_COUNT_LIMIT");
     }
 
     #[test]

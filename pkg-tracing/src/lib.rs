@@ -42,7 +42,7 @@ pub use client::{
     redact_url_str, redact_urls_in,
 };
 pub use config::{
-    ConfigError, DEFAULT_OTLP_ENDPOINT, ExporterKind, LogFormat, SamplerConfig, TelemetryConfig,
+    ConfigError, DEFAULT_OTLP_ENDPOINT, ExporterKind, LogFormat, SamplerConfig, SpanLimits, TelemetryConfig,
 };
 pub use errors::{cause_chain, mark_current_span, record_error};
 pub use exporter::ExportStats;
@@ -64,6 +64,8 @@ pub const ENV_HELP: &str = "  OTEL_SERVICE_NAME                    service.name 
   OTEL_SDK_DISABLED                    true: export nothing, still forward context (default: false)
   OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_EXPORT_TIMEOUT
                                        span batching (SDK defaults: 5000 ms, 2048, 512, 30000 ms)
+  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_EVENT_COUNT_LIMIT, OTEL_SPAN_LINK_COUNT_LIMIT
+                                       what one span keeps at most (SDK defaults: 128 each)
   URL_QUERY_ALLOWLIST                  query keys whose values show in url.full and logs (default: none)
   RUST_LOG                             log filter (default: info)
   LOG_FORMAT                           json|pretty (default: pretty on a terminal, else json)

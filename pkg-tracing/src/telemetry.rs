@@ -91,7 +91,12 @@ pub(crate) fn subscriber(config: &TelemetryConfig) -> Result<(tracing::Dispatch,
         guard.sink = Some(Arc::new(build_sink(config, &mut guard)?));
         Mode::Export
     };
-    let span_layer = span_layer(SpanLayer { mode, sampler: config.sampler, sink: guard.sink.clone() });
+    let span_layer = span_layer(SpanLayer {
+        mode,
+        sampler: config.sampler,
+        limits: config.span_limits,
+        sink: guard.sink.clone(),
+    });
 
     let log_filter = EnvFilter::try_new(&config.log_filter).map_err(|e| ConfigError {
         variable: "RUST_LOG",

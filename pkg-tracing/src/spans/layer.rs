@@ -19,7 +19,7 @@ use super::ids::{new_span_id, new_trace_id};
 use super::record::{EventFields, Recording, SpanFields, SpanRecord, now_nanos};
 use super::sampler::decide;
 use super::sink::SpanSink;
-use crate::config::SamplerConfig;
+use crate::config::{SamplerConfig, SpanLimits};
 use crate::otlp::attributes::AttributeValue;
 
 /// What the layer does with spans.
@@ -37,6 +37,7 @@ pub(crate) enum Mode {
 pub(crate) struct SpanLayer {
     pub(crate) mode: Mode,
     pub(crate) sampler: SamplerConfig,
+    pub(crate) limits: SpanLimits,
     pub(crate) sink: Option<Arc<SpanSink>>,
 }
 
@@ -66,7 +67,7 @@ impl SpanLayer {
             parent_is_remote: false,
             parent_cx,
             handed_out: Default::default(),
-            recording: (self.mode == Mode::Export).then(|| Recording::new(meta)),
+            recording: (self.mode == Mode::Export).then(|| Recording::new(meta, self.limits)),
         }
     }
 

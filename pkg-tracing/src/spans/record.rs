@@ -12,13 +12,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceContextExt as _};
 use tracing::field::{Field, Visit};
 
+use crate::config::SpanLimits;
 use crate::otlp::attributes::{AttributeValue, put_attribute};
 
-/// The SDK's default span limits: attributes per span (and per event), events and links per span.
-/// What is over them is counted as dropped, as OTLP has fields for.
-pub(crate) const MAX_ATTRIBUTES: u32 = 128;
-pub(crate) const MAX_EVENTS: u32 = 128;
-pub(crate) const MAX_LINKS: u32 = 128;
+/// Attributes one event keeps at most (the SDK's default; no variable sets it). What is over a
+/// limit is counted as dropped, as OTLP has fields for.
+const MAX_EVENT_ATTRIBUTES: u32 = 128;
 
 /// `Span.attributes` and `Event.attributes`: the field numbers attributes are written under.
 const SPAN_ATTRIBUTES: u32 = 9;
@@ -75,12 +74,13 @@ pub(crate) struct Recording {
     pub(crate) links: Vec<u8>,
     pub(crate) link_count: u32,
     pub(crate) dropped_links: u32,
+    pub(crate) limits: SpanLimits,
 }
 
 impl Recording {
     /// A span started now, with tracing-opentelemetry's span attributes: where in the code it
     /// was made and its target (encoded once per callsite and thread). Its own fields follow.
-    pub(crate) fn new(meta: &'static tracing::Metadata<'static>) -> Self {
+    pub(crate) fn new(meta: &'static tracing::Metadata<'static>, limits: SpanLimits) -> Self {
         let mut attributes = SPARE_BUFFERS
             .with(|spare| spare.try_borrow_mut().ok().and_then(|mut spare| spare.pop()))
             .unwrap_or_else(|| Vec::with_capacity(512));
@@ -96,7 +96,10 @@ impl Recording {
             }
             Err(_) => put_callsite_attributes(&mut attributes, meta),
         });
-        Self::starting(Cow::Borrowed(meta.name()), now_nanos(), attributes, attribute_count)
+        let mut recording =
+            Self::starting(Cow::Borrowed(meta.name()), now_nanos(), attributes, attribute_count);
+        recording.limits = limits;
+        recording
     }
 
     /// An internal span named `name`, started at `start_nanos`, with `attribute_count`
@@ -121,6 +124,7 @@ impl Recording {
             links: Vec::new(),
             link_count: 0,
             dropped_links: 0,
+            limits: SpanLimits::default(),
         }
     }
 
@@ -141,7 +145,7 @@ impl Recording {
     }
 
     pub(crate) fn attribute(&mut self, key: &str, value: AttributeValue<'_>) {
-        if self.attribute_count >= MAX_ATTRIBUTES {
+        if self.attribute_count >= self.limits.attributes {
             self.dropped_attributes += 1;
             return;
         }
@@ -151,7 +155,7 @@ impl Recording {
 
     /// An attribute given as an OpenTelemetry value (`SpanExt::set_attribute`).
     pub(crate) fn attribute_value(&mut self, key: &str, value: &opentelemetry::Value) {
-        if self.attribute_count >= MAX_ATTRIBUTES {
+        if self.attribute_count >= self.limits.attributes {
             self.dropped_attributes += 1;
             return;
         }
@@ -162,7 +166,7 @@ impl Recording {
     /// Appends an `Event` at time `nanos` whose `attributes` are already `KeyValue` fields under
     /// number 3 (written by [`put_attribute`]).
     pub(crate) fn event(&mut self, name: &str, nanos: u64, attributes: &[u8], dropped_attributes: u32) {
-        if self.event_count >= MAX_EVENTS {
+        if self.event_count >= self.limits.events {
             self.dropped_events += 1;
             return;
         }
@@ -174,7 +178,7 @@ impl Recording {
 impl Recording {
     /// A link to another span (a job's previous attempt).
     pub(crate) fn link(&mut self, to: &SpanContext) {
-        if self.link_count >= MAX_LINKS {
+        if self.link_count >= self.limits.links {
             self.dropped_links += 1;
             return;
         }
@@ -316,7 +320,7 @@ pub(crate) struct EventFields<'a> {
 
 impl EventFields<'_> {
     pub(crate) fn attribute(&mut self, key: &str, value: AttributeValue<'_>) {
-        if self.count >= MAX_ATTRIBUTES {
+        if self.count >= MAX_EVENT_ATTRIBUTES {
             self.dropped += 1;
             return;
         }
@@ -326,7 +330,7 @@ impl EventFields<'_> {
 
     /// An attribute given as an OpenTelemetry value (`SpanExt::add_event`).
     pub(crate) fn value(&mut self, key: &str, value: &opentelemetry::Value) {
-        if self.count >= MAX_ATTRIBUTES {
+        if self.count >= MAX_EVENT_ATTRIBUTES {
             self.dropped += 1;
             return;
         }

@@ -191,16 +191,21 @@ fn with_the_sdk_disabled_spans_forward_the_callers_context_and_nothing_is_sent()
 }
 
 #[test]
-fn a_span_over_the_limits_counts_what_it_dropped() {
-    let spans = traced(&[], || {
-        let span = tracing::info_span!("crowded");
-        for n in 0..140_i64 {
-            span.set_attribute("n", n);
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    });
+fn a_span_keeps_what_the_limits_allow_and_drops_the_rest() {
+    let spans =
+        traced(&[("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "10"), ("OTEL_SPAN_EVENT_COUNT_LIMIT", "2")], || {
+            let span = tracing::info_span!("crowded");
+            for n in 0..140_i64 {
+                span.set_attribute("n", n);
+            }
+            for _ in 0..5 {
+                span.add_event("tick", vec![]);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        });
     let crowded = named(&spans, "crowded");
-    // Four attributes of its own (code location, target), then 124 of the 140.
-    assert_eq!(crowded.attr("n").and_then(AttrValue::as_i64), Some(123), "the last one kept");
+    // Four attributes of its own (code location, target), then 6 of the 140.
+    assert_eq!(crowded.attr("n").and_then(AttrValue::as_i64), Some(5), "the last one kept");
+    assert_eq!(crowded.events.len(), 2);
     assert!(crowded.end_unix_nanos - crowded.start_unix_nanos >= 1_000_000);
 }
