@@ -1,7 +1,8 @@
 //! CPU per span on the thread that makes it: the cost a request pays for tracing, without the
 //! exporter's own thread. One process per mode (a process has one global subscriber):
 //!   none         no subscriber at all (the floor: the `tracing` macros alone)
-//!   sdk-off      Skein's subscriber with `OTEL_SDK_DISABLED=true` (log layer + no-op tracer)
+//!   sdk-off      Skein's subscriber with `OTEL_SDK_DISABLED=true` (log layer + the span layer
+//!                forwarding context only)
 //!   on           Skein's subscriber exporting every span over OTLP/gRPC to an in-process
 //!                collector (100 % sampling, default batch settings, RUST_LOG=info)
 //! Each iteration is a request-shaped pair: a span with six attributes and a child with three.
