@@ -78,7 +78,7 @@ impl SpanExt for tracing::Span {
     }
 
     fn span_context(&self) -> SpanContext {
-        with_record(self, |_, record| record.hand_out().0).unwrap_or_else(SpanContext::empty_context)
+        with_record(self, |_, record| record.span_context()).unwrap_or_else(SpanContext::empty_context)
     }
 
     fn set_attribute(&self, key: &str, value: impl Into<opentelemetry::Value>) {

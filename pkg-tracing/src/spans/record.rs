@@ -46,6 +46,13 @@ impl SpanRecord {
         self.parent_cx.with_remote_span_context(self.context.clone())
     }
 
+    /// The span's ids, flags and trace state, from now on fixed.
+    pub(crate) fn span_context(&self) -> SpanContext {
+        self.handed_out.store(true, Ordering::Relaxed);
+        self.context.clone()
+    }
+
+    /// What a child inherits: the span's context and the one it was started under.
     pub(crate) fn hand_out(&self) -> (SpanContext, opentelemetry::Context) {
         self.handed_out.store(true, Ordering::Relaxed);
         (self.context.clone(), self.parent_cx.clone())
