@@ -10,30 +10,32 @@ const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// `bytes` as lower-case hex, two digits a byte.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    let mut digits = vec![0; 2 * bytes.len()];
-    for (pair, &byte) in digits.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(byte >> 4)];
-        pair[1] = DIGITS[usize::from(byte & 0x0f)];
-    }
-    // Only ASCII digits were written.
-    String::from_utf8(digits).unwrap_or_default()
+    let mut out = String::with_capacity(2 * bytes.len());
+    push_hex(&mut out, bytes);
+    out
 }
 
-/// Appends up to 16 bytes (an id) as hex: the digits are gathered on the stack and appended at
-/// once, not pushed a character at a time.
+/// Appends `bytes` as hex: the digits of up to 16 bytes (an id) are gathered on the stack and
+/// appended at once, not pushed a character at a time.
 fn push_hex(out: &mut String, bytes: &[u8]) {
-    let mut digits = [0u8; 32];
-    for (pair, &byte) in digits.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(byte >> 4)];
-        pair[1] = DIGITS[usize::from(byte & 0x0f)];
+    for chunk in bytes.chunks(16) {
+        let mut digits = [0u8; 32];
+        for (pair, &byte) in digits.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0x0f)];
+        }
+        // Only ASCII digits were written.
+        out.push_str(std::str::from_utf8(&digits[..2 * chunk.len()]).unwrap_or_default());
     }
-    let written = 2 * bytes.len().min(16);
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&digits[..written]).unwrap_or_default());
 }
 
 /// 32 hex digits, as W3C trace context and every tracing backend write a trace id.
 pub(crate) fn trace_id(id: TraceId) -> String {
+    hex(&id.to_bytes())
+}
+
+/// 16 hex digits, as W3C trace context writes a span id.
+pub(crate) fn span_id(id: SpanId) -> String {
     hex(&id.to_bytes())
 }
 

@@ -66,7 +66,7 @@ where
         let ids = span.span_context();
         if ids.is_valid() {
             line.insert("trace_id".into(), crate::hex_ids::trace_id(ids.trace_id()).into());
-            line.insert("span_id".into(), crate::hex_ids::hex(&ids.span_id().to_bytes()).into());
+            line.insert("span_id".into(), crate::hex_ids::span_id(ids.span_id()).into());
         }
         if let Some(id) = cx.baggage().get(CORRELATION_ID_KEY) {
             line.insert("correlation_id".into(), id.as_str().into());

@@ -20,7 +20,7 @@ use crate::current_context::OwnDispatch;
 use crate::exporter::ExportStats;
 use crate::logs::{JsonLines, NoSpanFields};
 use crate::otlp::{BatchSettings, EncodingProcessor, OtlpExporter};
-use crate::spans::{Mode, SpanLayer, SpanSink};
+use crate::spans::{SpanLayer, SpanSink};
 
 /// How long shutting down waits for the last spans to be sent.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -81,18 +81,13 @@ pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, InitError> {
 pub(crate) fn subscriber(config: &TelemetryConfig) -> Result<(tracing::Dispatch, TelemetryGuard), InitError> {
     let mut guard = TelemetryGuard { sink: None, runtime: None, stats: Arc::new(ExportStats::default()) };
     crate::metrics::set_export_stats(Arc::clone(&guard.stats));
-    let mode = if config.sdk_disabled {
-        // No spans of our own: the caller's context is still handed on, so downstream services
-        // keep the trace even though this one records nothing.
-        Mode::Forward
-    } else if config.exporter == ExporterKind::None {
-        Mode::IdsOnly
-    } else {
-        guard.sink = Some(Arc::new(build_sink(config, &mut guard)?));
-        Mode::Export
-    };
+    // With the SDK disabled there are no spans of our own: the caller's context is still handed
+    // on, so downstream services keep the trace even though this one records nothing.
+    if !config.sdk_disabled {
+        guard.sink = build_sink(config, &mut guard)?.map(Arc::new);
+    }
     let span_layer = span_layer(SpanLayer {
-        mode,
+        forward_only: config.sdk_disabled,
         sampler: config.sampler,
         limits: config.span_limits,
         sink: guard.sink.clone(),
@@ -154,8 +149,9 @@ pub(crate) fn is_milestone(meta: &tracing::Metadata<'_>) -> bool {
     meta.is_event() && !meta.name().contains(' ')
 }
 
-fn build_sink(config: &TelemetryConfig, guard: &mut TelemetryGuard) -> Result<SpanSink, InitError> {
-    Ok(match config.exporter {
+/// Where spans go for `OTEL_TRACES_EXPORTER`: nowhere for `none`.
+fn build_sink(config: &TelemetryConfig, guard: &mut TelemetryGuard) -> Result<Option<SpanSink>, InitError> {
+    Ok(Some(match config.exporter {
         ExporterKind::Otlp => {
             // A runtime of our own for the gRPC client: exports and flushes never depend on the
             // service's runtime (actix's is single-threaded per worker and may be shutting down).
@@ -188,8 +184,8 @@ fn build_sink(config: &TelemetryConfig, guard: &mut TelemetryGuard) -> Result<Sp
             SpanSink::Otlp(processor)
         }
         ExporterKind::Console => SpanSink::Console { service: config.service_name.clone() },
-        ExporterKind::None => unreachable!("no sink is built without an exporter"),
-    })
+        ExporterKind::None => return Ok(None),
+    }))
 }
 
 /// Owns the span sink and the export runtime. Shutting down (explicitly or on drop) exports

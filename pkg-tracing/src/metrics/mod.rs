@@ -65,7 +65,7 @@ impl TraceExemplar {
     pub fn of_span_context(ids: &opentelemetry::trace::SpanContext) -> Option<Self> {
         (ids.is_valid() && ids.is_sampled()).then(|| Self {
             trace_id: crate::hex_ids::trace_id(ids.trace_id()),
-            span_id: crate::hex_ids::hex(&ids.span_id().to_bytes()),
+            span_id: crate::hex_ids::span_id(ids.span_id()),
         })
     }
 

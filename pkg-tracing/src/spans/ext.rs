@@ -6,7 +6,6 @@ use std::borrow::Cow;
 
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{SpanContext, Status};
-use tracing::Dispatch;
 use tracing_subscriber::registry::{LookupSpan as _, Registry};
 
 use super::layer::SpanLayer;
@@ -46,19 +45,13 @@ pub trait SpanExt {
 
 /// Runs `f` on the record of `span` and the layer that keeps it.
 fn with_record<R>(span: &tracing::Span, f: impl FnOnce(&SpanLayer, &mut SpanRecord) -> R) -> Option<R> {
-    span.with_subscriber(|(id, dispatch)| with_record_in(dispatch, id, f)).flatten()
-}
-
-fn with_record_in<R>(
-    dispatch: &Dispatch,
-    id: &tracing::span::Id,
-    f: impl FnOnce(&SpanLayer, &mut SpanRecord) -> R,
-) -> Option<R> {
-    let layer = dispatch.downcast_ref::<SpanLayer>()?;
-    let registry = dispatch.downcast_ref::<Registry>()?;
-    let span = registry.span(id)?;
-    let mut extensions = span.extensions_mut();
-    extensions.get_mut::<SpanRecord>().map(|record| f(layer, record))
+    span.with_subscriber(|(id, dispatch)| {
+        let layer = dispatch.downcast_ref::<SpanLayer>()?;
+        let span = dispatch.downcast_ref::<Registry>()?.span(id)?;
+        let mut extensions = span.extensions_mut();
+        extensions.get_mut::<SpanRecord>().map(|record| f(layer, record))
+    })
+    .flatten()
 }
 
 impl SpanExt for tracing::Span {
@@ -115,8 +108,7 @@ impl SpanExt for tracing::Span {
         with_record(self, |_, record| {
             let Some(recording) = record.recording.as_mut() else { return };
             let mut bytes = Vec::new();
-            let mut fields =
-                EventFields { attributes: &mut bytes, count: 0, dropped: 0, name: None, status: None };
+            let mut fields = EventFields::new(&mut bytes);
             for kv in &attributes {
                 fields.value(kv.key.as_str(), &kv.value);
             }

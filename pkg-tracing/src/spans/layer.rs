@@ -22,22 +22,14 @@ use super::sink::SpanSink;
 use crate::config::{SamplerConfig, SpanLimits};
 use crate::otlp::attributes::AttributeValue;
 
-/// What the layer does with spans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// Ids, sampling and recorded fields; sampled spans go to the sink.
-    Export,
-    /// Ids and sampling only: no exporter (`OTEL_TRACES_EXPORTER=none`).
-    IdsOnly,
+pub(crate) struct SpanLayer {
     /// The SDK is disabled: no spans of this service's own; the caller's context is forwarded
     /// as it came.
-    Forward,
-}
-
-pub(crate) struct SpanLayer {
-    pub(crate) mode: Mode,
+    pub(crate) forward_only: bool,
     pub(crate) sampler: SamplerConfig,
     pub(crate) limits: SpanLimits,
+    /// Where sampled spans go; without one (`OTEL_TRACES_EXPORTER=none`) spans get ids and
+    /// sampling decisions but record nothing.
     pub(crate) sink: Option<Arc<SpanSink>>,
 }
 
@@ -50,7 +42,7 @@ impl SpanLayer {
     ) -> SpanRecord {
         let (parent_span, parent_cx) = parent.unzip();
         let parent_cx = parent_cx.unwrap_or_default();
-        if self.mode == Mode::Forward {
+        if self.forward_only {
             return SpanRecord {
                 context: parent_span.unwrap_or_else(SpanContext::empty_context),
                 parent_span_id: SpanId::INVALID,
@@ -67,12 +59,12 @@ impl SpanLayer {
             parent_is_remote: false,
             parent_cx,
             handed_out: Default::default(),
-            recording: (self.mode == Mode::Export).then(|| Recording::new(meta, self.limits)),
+            recording: self.sink.is_some().then(|| Recording::new(meta, self.limits)),
         }
     }
 
     /// A span's context and parent id under `parent` (a new trace for a root).
-    pub(crate) fn identity(&self, parent: Option<&SpanContext>, span_id: SpanId) -> (SpanContext, SpanId) {
+    fn identity(&self, parent: Option<&SpanContext>, span_id: SpanId) -> (SpanContext, SpanId) {
         let parent = parent.filter(|p| p.is_valid());
         let trace_id = parent.map_or_else(new_trace_id, SpanContext::trace_id);
         let decision = decide(self.sampler, parent, trace_id);
@@ -85,7 +77,7 @@ impl SpanLayer {
     pub(crate) fn reparent(&self, record: &mut SpanRecord, cx: opentelemetry::Context) {
         use opentelemetry::trace::TraceContextExt as _;
         let remote = cx.span().span_context().clone();
-        if self.mode == Mode::Forward {
+        if self.forward_only {
             record.context = remote;
         } else {
             let (context, parent_span_id) = self.identity(Some(&remote), record.context.span_id());
@@ -154,7 +146,7 @@ where
     /// fields, then where in the code it was written. An ERROR-level one makes the span's
     /// status Error, unless it already has one.
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        if self.mode != Mode::Export {
+        if self.sink.is_none() {
             return;
         }
         let span = match event.parent() {
@@ -168,9 +160,7 @@ where
         EVENT_SCRATCH.with(|scratch| {
             let mut fresh = Vec::new();
             let mut borrowed = scratch.try_borrow_mut();
-            let attributes = borrowed.as_deref_mut().unwrap_or(&mut fresh);
-            attributes.clear();
-            let mut fields = EventFields { attributes, count: 0, dropped: 0, name: None, status: None };
+            let mut fields = EventFields::new(borrowed.as_deref_mut().unwrap_or(&mut fresh));
             fields.attribute("level", AttributeValue::Str(meta.level().as_str()));
             fields.attribute("target", AttributeValue::Str(meta.target()));
             event.record(&mut fields);

@@ -10,7 +10,7 @@ mod sampler;
 mod sink;
 
 pub use ext::{SetParentError, SpanExt};
-pub(crate) use layer::{Mode, SpanLayer};
+pub(crate) use layer::SpanLayer;
 pub(crate) use sink::SpanSink;
 
 #[cfg(all(test, feature = "harness"))]

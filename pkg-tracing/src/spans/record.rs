@@ -152,46 +152,42 @@ impl Recording {
     }
 
     pub(crate) fn attribute(&mut self, key: &str, value: AttributeValue<'_>) {
-        if self.attribute_count >= self.limits.attributes {
-            self.dropped_attributes += 1;
-            return;
+        if admit(&mut self.attribute_count, &mut self.dropped_attributes, self.limits.attributes) {
+            put_attribute(&mut self.attributes, SPAN_ATTRIBUTES, key, value);
         }
-        self.attribute_count += 1;
-        put_attribute(&mut self.attributes, SPAN_ATTRIBUTES, key, value);
     }
 
     /// An attribute given as an OpenTelemetry value (`SpanExt::set_attribute`).
     pub(crate) fn attribute_value(&mut self, key: &str, value: &opentelemetry::Value) {
-        if self.attribute_count >= self.limits.attributes {
-            self.dropped_attributes += 1;
-            return;
+        if admit(&mut self.attribute_count, &mut self.dropped_attributes, self.limits.attributes) {
+            crate::otlp::put_key_value(&mut self.attributes, SPAN_ATTRIBUTES, key, value);
         }
-        self.attribute_count += 1;
-        crate::otlp::put_key_value(&mut self.attributes, SPAN_ATTRIBUTES, key, value);
     }
 
     /// Appends an `Event` at time `nanos` whose `attributes` are already `KeyValue` fields under
     /// number 3 (written by [`put_attribute`]).
     pub(crate) fn event(&mut self, name: &str, nanos: u64, attributes: &[u8], dropped_attributes: u32) {
-        if self.event_count >= self.limits.events {
-            self.dropped_events += 1;
-            return;
+        if admit(&mut self.event_count, &mut self.dropped_events, self.limits.events) {
+            crate::otlp::put_event(&mut self.events, nanos, name, attributes, dropped_attributes);
         }
-        self.event_count += 1;
-        crate::otlp::put_event(&mut self.events, nanos, name, attributes, dropped_attributes);
+    }
+
+    /// A link to another span (a job's previous attempt).
+    pub(crate) fn link(&mut self, to: &SpanContext) {
+        if admit(&mut self.link_count, &mut self.dropped_links, self.limits.links) {
+            crate::otlp::put_link(&mut self.links, to);
+        }
     }
 }
 
-impl Recording {
-    /// A link to another span (a job's previous attempt).
-    pub(crate) fn link(&mut self, to: &SpanContext) {
-        if self.link_count >= self.limits.links {
-            self.dropped_links += 1;
-            return;
-        }
-        self.link_count += 1;
-        crate::otlp::put_link(&mut self.links, to);
+/// Counts one more item against `limit`: kept (true) while under it, else counted as dropped.
+fn admit(kept: &mut u32, dropped: &mut u32, limit: u32) -> bool {
+    if *kept >= limit {
+        *dropped += 1;
+        return false;
     }
+    *kept += 1;
+    true
 }
 
 /// The attributes every span of a callsite starts with: where in the code it was made, and its
@@ -305,13 +301,28 @@ impl Visit for SpanFields<'_> {
     /// An error field: its message and source chain, and the `exception.*` attributes trace
     /// back-ends read, as tracing-opentelemetry records them.
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        let message = value.to_string();
-        let chain = source_chain(value);
-        self.0.attribute("exception.message", AttributeValue::Str(&message));
-        self.0.attribute("exception.stacktrace", AttributeValue::Strs(&chain));
-        self.0.attribute(field.name(), AttributeValue::Str(&message));
-        self.0.attribute(&format!("{}.chain", field.name()), AttributeValue::Strs(&chain));
+        error_attributes(field, value, |key, value| self.0.attribute(key, value));
     }
+}
+
+/// An error field as tracing-opentelemetry records one, on a span or an event: the
+/// `exception.*` attributes trace back-ends read, then the field's message and source chain.
+fn error_attributes(
+    field: &Field,
+    error: &(dyn std::error::Error + 'static),
+    mut attribute: impl FnMut(&str, AttributeValue<'_>),
+) {
+    let message = error.to_string();
+    let mut chain = Vec::new();
+    let mut next = error.source();
+    while let Some(source) = next {
+        chain.push(source.to_string());
+        next = source.source();
+    }
+    attribute("exception.message", AttributeValue::Str(&message));
+    attribute("exception.stacktrace", AttributeValue::Strs(&chain));
+    attribute(field.name(), AttributeValue::Str(&message));
+    attribute(&format!("{}.chain", field.name()), AttributeValue::Strs(&chain));
 }
 
 /// A milestone event's fields, as tracing-opentelemetry records an event's: `message` names
@@ -325,24 +336,24 @@ pub(crate) struct EventFields<'a> {
     pub(crate) status: Option<Status>,
 }
 
-impl EventFields<'_> {
+impl<'a> EventFields<'a> {
+    /// An event's fields, written into `attributes` (cleared first).
+    pub(crate) fn new(attributes: &'a mut Vec<u8>) -> Self {
+        attributes.clear();
+        Self { attributes, count: 0, dropped: 0, name: None, status: None }
+    }
+
     pub(crate) fn attribute(&mut self, key: &str, value: AttributeValue<'_>) {
-        if self.count >= MAX_EVENT_ATTRIBUTES {
-            self.dropped += 1;
-            return;
+        if admit(&mut self.count, &mut self.dropped, MAX_EVENT_ATTRIBUTES) {
+            put_attribute(self.attributes, EVENT_ATTRIBUTES, key, value);
         }
-        self.count += 1;
-        put_attribute(self.attributes, EVENT_ATTRIBUTES, key, value);
     }
 
     /// An attribute given as an OpenTelemetry value (`SpanExt::add_event`).
     pub(crate) fn value(&mut self, key: &str, value: &opentelemetry::Value) {
-        if self.count >= MAX_EVENT_ATTRIBUTES {
-            self.dropped += 1;
-            return;
+        if admit(&mut self.count, &mut self.dropped, MAX_EVENT_ATTRIBUTES) {
+            crate::otlp::put_key_value(self.attributes, EVENT_ATTRIBUTES, key, value);
         }
-        self.count += 1;
-        crate::otlp::put_key_value(self.attributes, EVENT_ATTRIBUTES, key, value);
     }
 
     fn text(&mut self, field: &Field, value: &str, debug: &dyn fmt::Debug) {
@@ -398,23 +409,8 @@ impl Visit for EventFields<'_> {
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        let message = value.to_string();
-        let chain = source_chain(value);
-        self.attribute("exception.message", AttributeValue::Str(&message));
-        self.attribute("exception.stacktrace", AttributeValue::Strs(&chain));
-        self.attribute(field.name(), AttributeValue::Str(&message));
-        self.attribute(&format!("{}.chain", field.name()), AttributeValue::Strs(&chain));
+        error_attributes(field, value, |key, value| self.attribute(key, value));
     }
-}
-
-fn source_chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
-    let mut chain = Vec::new();
-    let mut next = error.source();
-    while let Some(source) = next {
-        chain.push(source.to_string());
-        next = source.source();
-    }
-    chain
 }
 
 thread_local! {
