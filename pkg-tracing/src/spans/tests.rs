@@ -209,3 +209,32 @@ fn a_span_keeps_what_the_limits_allow_and_drops_the_rest() {
     assert_eq!(crowded.events.len(), 2);
     assert!(crowded.end_unix_nanos - crowded.start_unix_nanos >= 1_000_000);
 }
+
+#[test]
+fn each_span_carries_its_own_callsite_and_only_its_own_fields_though_buffers_are_reused() {
+    // Several spans from two callsites, one after another on this thread: the second callsite
+    // must not get the first one's cached location, and a reused attribute buffer must not
+    // carry the previous span's fields.
+    let mut lines = Vec::new();
+    let spans = traced(&[], || {
+        for round in 0..3_i64 {
+            lines.push(line!() + 1);
+            let first = tracing::info_span!("first", only.first = round);
+            drop(first);
+            lines.push(line!() + 1);
+            let second = tracing::info_span!("second", only.second = round);
+            drop(second);
+        }
+    });
+    assert_eq!(spans.len(), 6);
+    for span in &spans {
+        let expected_line = if span.name == "first" { lines[0] } else { lines[1] };
+        assert_eq!(span.attr("code.line.number").and_then(AttrValue::as_i64), Some(i64::from(expected_line)));
+        let mut keys: Vec<&str> = span.attributes.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let own = if span.name == "first" { "only.first" } else { "only.second" };
+        let mut expected = vec!["code.file.path", "code.line.number", "code.module.name", own, "target"];
+        expected.sort_unstable();
+        assert_eq!(keys, expected, "{}", span.name);
+    }
+}
