@@ -16,7 +16,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{Error, HttpResponse, web};
 use futures_util::FutureExt as _;
 use futures_util::future::LocalBoxFuture;
-use opentelemetry::baggage::{BaggageExt, BaggageMetadata, KeyValueMetadata};
+use opentelemetry::baggage::{Baggage, BaggageExt, BaggageMetadata};
 use opentelemetry::trace::TraceContextExt;
 use tracing::Instrument;
 use tracing::field::Empty;
@@ -93,21 +93,11 @@ where
             });
         }
         let started = Instant::now();
-        let parent = propagation::extract(req.headers());
-        let correlation_id = correlation_id(&req, &parent);
         // The caller's baggage, with our correlation id replacing any it sent.
-        let baggage: Vec<KeyValueMetadata> = parent
-            .baggage()
-            .iter()
-            .filter(|(key, _)| key.as_str() != CORRELATION_ID_KEY)
-            .map(|(key, (value, meta))| KeyValueMetadata::new(key.clone(), value.clone(), meta.clone()))
-            .chain([KeyValueMetadata::new(
-                CORRELATION_ID_KEY,
-                correlation_id.clone(),
-                BaggageMetadata::default(),
-            )])
-            .collect();
-        let parent = parent.with_baggage(baggage);
+        let mut baggage = propagation::extract_baggage(req.headers());
+        let correlation_id = correlation_id(&req, &baggage);
+        baggage.insert_with_metadata(CORRELATION_ID_KEY, correlation_id.clone(), BaggageMetadata::default());
+        let parent = propagation::extract_trace(req.headers()).with_baggage(baggage);
 
         // Clients choose the method: only the known ones may name a span (semantic conventions:
         // `_OTHER` in the attribute, `HTTP` in the name, the original kept aside).
@@ -280,12 +270,12 @@ pub fn is_probe(route: &str) -> bool {
 }
 
 /// The caller's correlation id if it is sane (header first, then baggage), else a new one.
-fn correlation_id(req: &ServiceRequest, parent: &opentelemetry::Context) -> String {
+fn correlation_id(req: &ServiceRequest, baggage: &Baggage) -> String {
     req.headers()
         .get(CORRELATION_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-        .or_else(|| parent.baggage().get(CORRELATION_ID_KEY).map(|v| v.as_str().to_owned()))
+        .or_else(|| baggage.get(CORRELATION_ID_KEY).map(|v| v.as_str().to_owned()))
         .filter(|id| is_valid_correlation_id(id))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }

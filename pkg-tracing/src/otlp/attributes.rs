@@ -70,6 +70,9 @@ fn put_any_value(buf: &mut Vec<u8>, value: AttributeValue<'_>) {
 /// key and the value are gathered on the stack and appended in as few copies as there are
 /// pieces, into space reserved once.
 pub(crate) fn put_attribute(buf: &mut Vec<u8>, field: u32, key: &str, value: AttributeValue<'_>) {
+    if put_short_attribute(buf, field, key, value) {
+        return;
+    }
     let value_len = any_value_len(value);
     let kv_len = opt_bytes_len(1, key.as_bytes()) + len_field_len(2, value_len);
     buf.reserve(len_field_len(field, kv_len));
@@ -113,6 +116,66 @@ pub(crate) fn put_attribute(buf: &mut Vec<u8>, field: u32, key: &str, value: Att
             put_any_value(buf, value);
         }
     }
+}
+
+/// Nearly every attribute Skein records: a field number and every length small enough for
+/// one-byte tags and varints, a key, and a string, integer or boolean. Written with two fixed
+/// headers and the key's and the value's bytes, with no lengths to work out. Returns false,
+/// writing nothing, for any other attribute.
+fn put_short_attribute(buf: &mut Vec<u8>, field: u32, key: &str, value: AttributeValue<'_>) -> bool {
+    /// The largest key + value that keeps `KeyValue`'s own length under 128: the key's two
+    /// bytes of tag and length, `AnyValue`'s two, and its member's tag and length.
+    const MAX_PAYLOAD: usize = 127 - 6;
+    if field >= 16 || key.is_empty() {
+        return false;
+    }
+    // The `AnyValue` member's tag and what follows it, on the stack when it is a scalar.
+    let mut scalar = [0u8; 11];
+    let (member, tail): (&[u8], &[u8]) = match value {
+        AttributeValue::Str(s) => {
+            if s.len() > MAX_PAYLOAD {
+                return false;
+            }
+            scalar[0] = 1 << 3 | LEN;
+            scalar[1] = s.len() as u8;
+            (&scalar[..2], s.as_bytes())
+        }
+        AttributeValue::I64(i) => {
+            let len = put_varint_into(&mut scalar[1..], i as u64);
+            scalar[0] = 3 << 3 | VARINT;
+            (&scalar[..1 + len], &[])
+        }
+        AttributeValue::Bool(b) => {
+            scalar[0] = 2 << 3 | VARINT;
+            scalar[1] = u8::from(b);
+            (&scalar[..2], &[])
+        }
+        AttributeValue::F64(_) | AttributeValue::Strs(_) => return false,
+    };
+    let value_len = member.len() + tail.len();
+    if key.len() + value_len - 2 > MAX_PAYLOAD {
+        return false;
+    }
+    let kv_len = 2 + key.len() + 2 + value_len;
+    buf.reserve(2 + kv_len);
+    buf.extend_from_slice(&[(field << 3) as u8 | LEN, kv_len as u8, 1 << 3 | LEN, key.len() as u8]);
+    buf.extend_from_slice(key.as_bytes());
+    buf.extend_from_slice(&[2 << 3 | LEN, value_len as u8]);
+    buf.extend_from_slice(member);
+    buf.extend_from_slice(tail);
+    true
+}
+
+/// Writes `value` as a varint at the start of `out` (at least ten bytes); returns its length.
+fn put_varint_into(out: &mut [u8], mut value: u64) -> usize {
+    let mut len = 0;
+    while value >= 0x80 {
+        out[len] = value as u8 | 0x80;
+        value >>= 7;
+        len += 1;
+    }
+    out[len] = value as u8;
+    len + 1
 }
 
 /// Up to 32 bytes of tags, lengths and small values, written on the stack.
@@ -166,11 +229,16 @@ mod tests {
             put_any_value(buf, value);
         }
         let long = "y".repeat(300);
+        // Around the short writer's limit: key + value of 121 bytes and of 122.
+        let (near, over) = ("v".repeat(121 - 5), "v".repeat(122 - 5));
         let chain = ["a".to_owned(), long.clone()];
         let values = [
             AttributeValue::Str(""),
             AttributeValue::Str("short"),
             AttributeValue::Str(&long),
+            AttributeValue::Str(&near),
+            AttributeValue::Str(&over),
+            AttributeValue::I64(1 << 40),
             AttributeValue::Bool(true),
             AttributeValue::Bool(false),
             AttributeValue::I64(0),
@@ -179,9 +247,9 @@ mod tests {
             AttributeValue::F64(-0.5),
             AttributeValue::Strs(&chain),
         ];
-        for key in ["", "k", long.as_str()] {
+        for key in ["", "k", "short", "k".repeat(120).as_str(), long.as_str()] {
             for value in values {
-                for field in [3, 9] {
+                for field in [3, 9, 16] {
                     let (mut ours, mut theirs) = (vec![0xAA], vec![0xAA]);
                     put_attribute(&mut ours, field, key, value);
                     plain(&mut theirs, field, key, value);

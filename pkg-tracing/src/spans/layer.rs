@@ -15,12 +15,12 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
+use super::callsite::{code_location, with_callsite_attributes};
 use super::ids::{new_span_id, new_trace_id};
 use super::record::{EventFields, Recording, SpanFields, SpanRecord, now_nanos};
 use super::sampler::decide;
 use super::sink::SpanSink;
 use crate::config::{SamplerConfig, SpanLimits};
-use crate::otlp::attributes::AttributeValue;
 
 pub(crate) struct SpanLayer {
     /// The SDK is disabled: no spans of this service's own; the caller's context is forwarded
@@ -161,18 +161,14 @@ where
             let mut fresh = Vec::new();
             let mut borrowed = scratch.try_borrow_mut();
             let mut fields = EventFields::new(borrowed.as_deref_mut().unwrap_or(&mut fresh));
-            fields.attribute("level", AttributeValue::Str(meta.level().as_str()));
-            fields.attribute("target", AttributeValue::Str(meta.target()));
-            event.record(&mut fields);
-            if let Some(file) = meta.file() {
-                fields.attribute("code.file.path", AttributeValue::Str(file));
-            }
-            if let Some(module) = meta.module_path() {
-                fields.attribute("code.module.name", AttributeValue::Str(module));
-            }
-            if let Some(line) = meta.line() {
-                fields.attribute("code.line.number", AttributeValue::I64(line.into()));
-            }
+            with_callsite_attributes(meta, |callsite| {
+                fields.encoded(&callsite.before, callsite.before_count);
+                event.record(&mut fields);
+                if !fields.encoded(&callsite.after, callsite.after_count) {
+                    // Over the event's attribute limit: as many as still fit, one by one.
+                    code_location(meta, |key, value| fields.attribute(key, value));
+                }
+            });
             let EventFields { attributes, dropped, name, status, .. } = fields;
             with_nearest_record(span, |record| {
                 let Some(recording) = record.recording.as_mut() else { return };

@@ -2,6 +2,7 @@
 //! end ([`layer`]), with the ids ([`ids`]) and sampling decisions ([`sampler`]) the SDK would
 //! give them, and [`SpanExt`] for what code adds to a span after making it.
 
+mod callsite;
 mod ext;
 mod ids;
 mod layer;

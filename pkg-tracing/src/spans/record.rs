@@ -3,25 +3,20 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt::{self, Write as _};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceContextExt as _};
 use tracing::field::{Field, Visit};
 
+use super::callsite::{EVENT_ATTRIBUTES, SPAN_ATTRIBUTES, with_callsite_attributes};
 use crate::config::SpanLimits;
 use crate::otlp::attributes::{AttributeValue, put_attribute};
 
 /// Attributes one event keeps at most (the SDK's default; no variable sets it). What is over a
 /// limit is counted as dropped, as OTLP has fields for.
 const MAX_EVENT_ATTRIBUTES: u32 = 128;
-
-/// `Span.attributes` and `Event.attributes`: the field numbers attributes are written under.
-const SPAN_ATTRIBUTES: u32 = 9;
-const EVENT_ATTRIBUTES: u32 = 3;
 
 pub(crate) struct SpanRecord {
     /// This span's ids, flags and trace state: what children inherit and outgoing calls carry.
@@ -91,17 +86,9 @@ impl Recording {
         let mut attributes = SPARE_BUFFERS
             .with(|spare| spare.try_borrow_mut().ok().and_then(|mut spare| spare.pop()))
             .unwrap_or_else(|| Vec::with_capacity(512));
-        let attribute_count = CALLSITE_ATTRIBUTES.with(|cache| match cache.try_borrow_mut() {
-            Ok(mut cache) => {
-                let (bytes, count) = cache.entry(std::ptr::from_ref(meta) as usize).or_insert_with(|| {
-                    let mut bytes = Vec::new();
-                    let count = put_callsite_attributes(&mut bytes, meta);
-                    (bytes.into_boxed_slice(), count)
-                });
-                attributes.extend_from_slice(bytes);
-                *count
-            }
-            Err(_) => put_callsite_attributes(&mut attributes, meta),
+        let attribute_count = with_callsite_attributes(meta, |callsite| {
+            attributes.extend_from_slice(&callsite.before);
+            callsite.before_count
         });
         let mut recording =
             Self::starting(Cow::Borrowed(meta.name()), now_nanos(), attributes, attribute_count);
@@ -190,59 +177,13 @@ fn admit(kept: &mut u32, dropped: &mut u32, limit: u32) -> bool {
     true
 }
 
-/// The attributes every span of a callsite starts with: where in the code it was made, and its
-/// target. Returns how many.
-fn put_callsite_attributes(buf: &mut Vec<u8>, meta: &'static tracing::Metadata<'static>) -> u32 {
-    let mut count = 1;
-    if let Some(file) = meta.file() {
-        put_attribute(buf, SPAN_ATTRIBUTES, "code.file.path", AttributeValue::Str(file));
-        count += 1;
-    }
-    if let Some(module) = meta.module_path() {
-        put_attribute(buf, SPAN_ATTRIBUTES, "code.module.name", AttributeValue::Str(module));
-        count += 1;
-    }
-    if let Some(line) = meta.line() {
-        put_attribute(buf, SPAN_ATTRIBUTES, "code.line.number", AttributeValue::I64(line.into()));
-        count += 1;
-    }
-    put_attribute(buf, SPAN_ATTRIBUTES, "target", AttributeValue::Str(meta.target()));
-    count
-}
-
 /// Attribute buffers kept per thread for the next spans, and how large one may be to be kept.
 const MAX_SPARE_BUFFERS: usize = 64;
 const MAX_SPARE_CAPACITY: usize = 16 * 1024;
 
-type CallsiteMap = HashMap<usize, (Box<[u8]>, u32), BuildHasherDefault<AddressHasher>>;
-
 thread_local! {
-    /// Each callsite's [`put_callsite_attributes`], encoded once per thread, by the address of
-    /// its (static) metadata.
-    static CALLSITE_ATTRIBUTES: RefCell<CallsiteMap> = RefCell::new(HashMap::default());
     /// Attribute buffers of spans that ended on this thread.
     static SPARE_BUFFERS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Hashes an address (a callsite's metadata) with one multiplication: the keys are few,
-/// distinct and not chosen by anyone.
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 << 8 | u64::from(byte)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_usize(&mut self, address: usize) {
-        self.0 = (address as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 pub(crate) fn now_nanos() -> u64 {
@@ -347,6 +288,17 @@ impl<'a> EventFields<'a> {
         if admit(&mut self.count, &mut self.dropped, MAX_EVENT_ATTRIBUTES) {
             put_attribute(self.attributes, EVENT_ATTRIBUTES, key, value);
         }
+    }
+
+    /// `count` attributes already encoded (a callsite's fixed ones), if all of them are within
+    /// the limit; else nothing, and false.
+    pub(crate) fn encoded(&mut self, attributes: &[u8], count: u32) -> bool {
+        if self.count + count > MAX_EVENT_ATTRIBUTES {
+            return false;
+        }
+        self.attributes.extend_from_slice(attributes);
+        self.count += count;
+        true
     }
 
     /// An attribute given as an OpenTelemetry value (`SpanExt::add_event`).

@@ -238,3 +238,39 @@ fn each_span_carries_its_own_callsite_and_only_its_own_fields_though_buffers_are
         assert_eq!(keys, expected, "{}", span.name);
     }
 }
+
+#[test]
+fn each_milestone_carries_its_own_level_and_code_line_though_callsites_are_cached() {
+    let mut lines = Vec::new();
+    let spans = traced(&[], || {
+        let span = tracing::info_span!("milestones");
+        let _entered = span.enter();
+        for round in 0..2_i64 {
+            lines.push(line!() + 1);
+            tracing::event!(name: "first.done", tracing::Level::INFO, first.round = round);
+            lines.push(line!() + 1);
+            tracing::event!(name: "second.done", tracing::Level::WARN, second.round = round);
+        }
+    });
+    let span = named(&spans, "milestones");
+    assert_eq!(span.events.len(), 4);
+    for (name, attributes) in &span.events {
+        let (line, level, own) = match name.as_str() {
+            "first.done" => (lines[0], "INFO", "first.round"),
+            _ => (lines[1], "WARN", "second.round"),
+        };
+        assert_eq!(
+            attributes.get("code.line.number").and_then(AttrValue::as_i64),
+            Some(i64::from(line)),
+            "{name}"
+        );
+        assert_eq!(attributes.get("level"), Some(&AttrValue::Str(level.into())), "{name}");
+        assert_eq!(attributes.get("target"), Some(&AttrValue::Str(module_path!().into())), "{name}");
+        let mut keys: Vec<&str> = attributes.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut expected =
+            vec!["code.file.path", "code.line.number", "code.module.name", "level", own, "target"];
+        expected.sort_unstable();
+        assert_eq!(keys, expected, "{name}");
+    }
+}
