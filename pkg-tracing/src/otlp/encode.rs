@@ -94,8 +94,8 @@ impl SpanEntries {
 }
 
 /// An `ExportTraceServiceRequest` in three pieces: what comes before the spans, the spans as
-/// they were queued (moved, not copied), and what comes after. The gRPC codec writes the three
-/// into the request's frame: one copy of the spans instead of two.
+/// they were queued (moved, not copied), and what comes after. They are sent as they are
+/// (`super::framed`): the spans are not copied again on their way out.
 pub(crate) struct RequestParts {
     pub(crate) head: Vec<u8>,
     pub(crate) spans: Vec<u8>,

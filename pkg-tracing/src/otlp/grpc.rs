@@ -5,24 +5,25 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::{Buf as _, BufMut as _};
+use bytes::Buf as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 use tonic::{Request, Status};
 
 use super::EXPORT_PATH;
-use super::encode::{EncodedResource, EncodedScope, RequestParts, SpanEntries, request};
+use super::encode::{EncodedResource, EncodedScope, SpanEntries, request};
+use super::framed::{Framed, FramedChannel};
 use super::wire::{Field, Reader};
 
 /// While a collector keeps refusing spans, say so at most this often.
 const REPEAT_REFUSAL_WARNING_EVERY: Duration = Duration::from_secs(60);
 
 pub(crate) struct OtlpExporter {
-    client: tonic::client::Grpc<Channel>,
+    client: tonic::client::Grpc<FramedChannel>,
     metadata: MetadataMap,
     resource: EncodedResource,
     scope: EncodedScope,
@@ -63,7 +64,7 @@ impl OtlpExporter {
         }
         let channel = endpoint.timeout(timeout).connect_timeout(timeout).connect_lazy();
         Ok(Self {
-            client: tonic::client::Grpc::new(channel),
+            client: tonic::client::Grpc::new(FramedChannel(channel)),
             metadata,
             resource: EncodedResource::default(),
             scope: EncodedScope::default(),
@@ -95,8 +96,12 @@ impl OtlpExporter {
     /// collector (a partial success) is a warning, not a failure: the request arrived.
     pub(crate) async fn export(&self, entries: SpanEntries) -> OTelSdkResult {
         let sent = entries.len();
-        let mut request = Request::new(request(&self.resource, &self.scope, entries));
+        let body = Framed::new(request(&self.resource, &self.scope, entries)).ok_or_else(|| {
+            OTelSdkError::InternalFailure("the batch is larger than a gRPC message can be (4 GiB)".into())
+        })?;
+        let mut request = Request::new(());
         *request.metadata_mut() = self.metadata.clone();
+        request.extensions_mut().insert(body);
         let mut client = self.client.clone();
         client
             .ready()
@@ -159,12 +164,13 @@ impl PartialSuccess {
     }
 }
 
-/// The request body is already protobuf; the answer is read by [`PartialSuccess::decode`].
+/// The request's body is the batch itself ([`Framed`], sent by [`FramedChannel`]): tonic
+/// encodes an empty message in its place. The answer is read by [`PartialSuccess::decode`].
 #[derive(Debug, Clone, Copy)]
 struct PreEncoded;
 
 impl Codec for PreEncoded {
-    type Encode = RequestParts;
+    type Encode = ();
     type Decode = PartialSuccess;
     type Encoder = Self;
     type Decoder = Self;
@@ -179,14 +185,10 @@ impl Codec for PreEncoded {
 }
 
 impl Encoder for PreEncoded {
-    type Item = RequestParts;
+    type Item = ();
     type Error = Status;
 
-    fn encode(&mut self, item: RequestParts, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.reserve(item.head.len() + item.spans.len() + item.tail.len());
-        dst.put_slice(&item.head);
-        dst.put_slice(&item.spans);
-        dst.put_slice(&item.tail);
+    fn encode(&mut self, (): (), _: &mut EncodeBuf<'_>) -> Result<(), Status> {
         Ok(())
     }
 }

@@ -7,6 +7,7 @@
 pub(crate) mod attributes;
 mod batch;
 mod encode;
+mod framed;
 mod grpc;
 pub(crate) mod settings;
 pub(crate) mod wire;
