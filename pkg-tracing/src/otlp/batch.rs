@@ -160,8 +160,7 @@ impl EncodingProcessor {
             if queue.filling.len() < shared.settings.max_batch {
                 return false;
             }
-            let next = SpanEntries::with_capacity(queue.filling.bytes_len());
-            let batch = std::mem::replace(&mut queue.filling, next);
+            let batch = std::mem::take(&mut queue.filling);
             queue.full.push_back(batch);
             true
         });
@@ -195,8 +194,7 @@ async fn export_task(shared: Arc<Shared>, exporter: OtlpExporter) {
             let waiters = std::mem::take(&mut queue.waiters);
             let mut batches: Vec<SpanEntries> = queue.full.drain(..).collect();
             if (due || !waiters.is_empty()) && !queue.filling.is_empty() {
-                let next = SpanEntries::with_capacity(queue.filling.bytes_len());
-                batches.push(std::mem::replace(&mut queue.filling, next));
+                batches.push(std::mem::take(&mut queue.filling));
             }
             queue.queued -= batches.iter().map(SpanEntries::len).sum::<usize>();
             (batches, waiters, queue.shutdown)

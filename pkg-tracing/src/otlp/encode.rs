@@ -58,28 +58,33 @@ impl EncodedScope {
 }
 
 /// Encoded spans waiting for their request: `ScopeSpans.spans` fields, ready to be written
-/// behind the scope.
+/// behind the scope. They are kept in chunks of [`CHUNK`] bytes that are filled and never grow:
+/// one buffer for the whole batch was copied into a larger one each time it filled up (a
+/// batch is hundreds of kilobytes). The chunks are sent as they are (`super::framed`).
 #[derive(Debug, Default)]
 pub(crate) struct SpanEntries {
-    bytes: Vec<u8>,
+    chunks: Vec<Vec<u8>>,
+    bytes: usize,
     spans: usize,
 }
 
+/// The size of a chunk of [`SpanEntries`]: a hundred spans or so, and under glibc's threshold
+/// for giving an allocation pages of its own.
+pub(crate) const CHUNK: usize = 64 * 1024;
+
 impl SpanEntries {
-    /// Room for `bytes` of spans: a batch takes the size of the one before it, and does not
-    /// grow (and copy itself) step by step.
-    pub(crate) fn with_capacity(bytes: usize) -> Self {
-        Self { bytes: Vec::with_capacity(bytes), spans: 0 }
-    }
-
-    /// How many bytes the spans take.
-    pub(crate) fn bytes_len(&self) -> usize {
-        self.bytes.len()
-    }
-
     /// Appends a span written by [`encode_span`], behind its tag and length.
     pub(crate) fn push_encoded(&mut self, span: &[u8]) {
-        put_bytes(&mut self.bytes, 2, span);
+        let needed = len_field_len(2, span.len());
+        let chunk = match self.chunks.last_mut() {
+            Some(chunk) if chunk.capacity() - chunk.len() >= needed => chunk,
+            _ => {
+                self.chunks.push(Vec::with_capacity(CHUNK.max(needed)));
+                self.chunks.last_mut().expect("just pushed")
+            }
+        };
+        put_bytes(chunk, 2, span);
+        self.bytes += needed;
         self.spans += 1;
     }
 
@@ -93,12 +98,12 @@ impl SpanEntries {
     }
 }
 
-/// An `ExportTraceServiceRequest` in three pieces: what comes before the spans, the spans as
+/// An `ExportTraceServiceRequest` in pieces: what comes before the spans, the spans' chunks as
 /// they were queued (moved, not copied), and what comes after. They are sent as they are
 /// (`super::framed`): the spans are not copied again on their way out.
 pub(crate) struct RequestParts {
     pub(crate) head: Vec<u8>,
-    pub(crate) spans: Vec<u8>,
+    pub(crate) spans: Vec<Vec<u8>>,
     pub(crate) tail: Vec<u8>,
 }
 
@@ -108,7 +113,7 @@ pub(crate) fn request(
     scope: &EncodedScope,
     entries: SpanEntries,
 ) -> RequestParts {
-    let scope_spans_len = len_field_len(1, scope.message.len()) + entries.bytes.len();
+    let scope_spans_len = len_field_len(1, scope.message.len()) + entries.bytes;
     let resource_spans_len = len_field_len(1, resource.message.len())
         + len_field_len(2, scope_spans_len)
         + opt_bytes_len(3, resource.schema_url.as_bytes());
@@ -122,7 +127,7 @@ pub(crate) fn request(
     put_bytes(&mut head, 1, &scope.message);
     let mut tail = Vec::new();
     put_opt_bytes(&mut tail, 3, resource.schema_url.as_bytes());
-    RequestParts { head, spans: entries.bytes, tail }
+    RequestParts { head, spans: entries.chunks, tail }
 }
 
 /// The same request in one buffer.
@@ -135,7 +140,9 @@ pub(crate) fn put_request(
 ) {
     let parts = request(resource, scope, entries);
     buf.extend_from_slice(&parts.head);
-    buf.extend_from_slice(&parts.spans);
+    for chunk in &parts.spans {
+        buf.extend_from_slice(chunk);
+    }
     buf.extend_from_slice(&parts.tail);
 }
 
@@ -221,6 +228,8 @@ pub(crate) fn put_event(
         + opt_bytes_len(2, name.as_bytes())
         + attributes.len()
         + opt_varint_len(4, u64::from(dropped_attributes));
+    // One allocation for a span's first event, not a growth per field.
+    buf.reserve(len_field_len(11, len));
     put_len_prefix(buf, 11, len);
     put_opt_fixed64(buf, 1, nanos);
     put_opt_bytes(buf, 2, name.as_bytes());

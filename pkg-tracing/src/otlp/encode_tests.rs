@@ -11,7 +11,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue};
 use opentelemetry_sdk::Resource;
 use prost::Message as _;
 
-use super::{EncodedResource, EncodedScope, SpanEntries, encode_span, put_request};
+use super::{CHUNK, EncodedResource, EncodedScope, SpanEntries, encode_span, put_request};
 use crate::otlp::attributes::AttributeValue;
 use crate::spans::record::{Recording, SpanRecord};
 
@@ -184,4 +184,24 @@ fn an_empty_batch_and_an_empty_resource_are_still_a_valid_request() {
     let decoded = ExportTraceServiceRequest::decode(request.as_slice()).expect("a valid request");
     assert_eq!(decoded.resource_spans.len(), 1);
     assert!(decoded.resource_spans[0].scope_spans[0].spans.is_empty());
+}
+
+/// A batch larger than a chunk, with one span larger than a chunk in it, is still one request
+/// carrying every span, in order.
+#[test]
+fn a_batch_spread_over_chunks_decodes_as_one_request() {
+    let mut spans = Vec::new();
+    for i in 0..400_u64 {
+        let mut span = recording(&format!("span {i}"), SpanKind::Internal, Status::Unset);
+        let size = if i == 200 { CHUNK + 10 } else { 300 };
+        span.attribute("padding", AttributeValue::Str(&"x".repeat(size)));
+        spans.push((record(i + 1, 0, false, ""), span));
+    }
+    let request = decode(&spans);
+    let scope_spans = &request.resource_spans[0].scope_spans[0];
+    let names: Vec<&str> = scope_spans.spans.iter().map(|s| s.name.as_str()).collect();
+    let expected: Vec<String> = (0..400).map(|i| format!("span {i}")).collect();
+    assert_eq!(names, expected);
+    let big = &scope_spans.spans[200].attributes[0];
+    assert_eq!(big.value, string(&"x".repeat(CHUNK + 10)));
 }

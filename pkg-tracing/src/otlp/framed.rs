@@ -1,5 +1,6 @@
 //! The export request's body made of the batch's own buffers: the gRPC message prefix and the
-//! request's head, the spans as they were queued, and the tail, handed to HTTP/2 as they are.
+//! request's head, the spans' chunks as they were queued, and the tail, handed to HTTP/2 as they
+//! are.
 //!
 //! Why: tonic's codecs write every message into a buffer of their own, which copied each batch
 //! once more on its way out (~2.5 k instructions a request per service, a tenth of what tracing
@@ -20,7 +21,7 @@ use tonic::transport::channel::ResponseFuture;
 
 use super::encode::RequestParts;
 
-/// One length-prefixed gRPC message, uncompressed, in pieces.
+/// One length-prefixed gRPC message, uncompressed, in pieces (empty ones left out).
 #[derive(Debug, Clone)]
 pub(crate) struct Framed {
     pieces: VecDeque<Bytes>,
@@ -32,14 +33,17 @@ impl Framed {
     /// bytes. `None` past the 4 GiB a gRPC message can say it has.
     pub(crate) fn new(parts: RequestParts) -> Option<Self> {
         let RequestParts { head, spans, tail } = parts;
-        let message_len = u32::try_from(head.len() + spans.len() + tail.len()).ok()?;
+        let spans_len: usize = spans.iter().map(Vec::len).sum();
+        let message_len = u32::try_from(head.len() + spans_len + tail.len()).ok()?;
         let mut first = Vec::with_capacity(5 + head.len());
         first.push(0);
         first.extend_from_slice(&message_len.to_be_bytes());
         first.extend_from_slice(&head);
-        let pieces: VecDeque<Bytes> = [Bytes::from(first), Bytes::from(spans), Bytes::from(tail)]
-            .into_iter()
-            .filter(|p| !p.is_empty())
+        let pieces: VecDeque<Bytes> = std::iter::once(first)
+            .chain(spans)
+            .chain([tail])
+            .filter(|piece| !piece.is_empty())
+            .map(Bytes::from)
             .collect();
         Some(Self { pieces, len: 5 + u64::from(message_len) })
     }
@@ -100,21 +104,24 @@ mod tests {
     use super::*;
 
     /// The pieces, read as HTTP/2 would read them, are one gRPC message: not compressed, its
-    /// length, then the head, the spans and the tail, in order; the size hint counts them all.
+    /// length, then the head, the spans' chunks and the tail, in order; the size hint counts
+    /// them all.
     #[test]
     fn the_body_is_one_length_prefixed_message_of_the_three_parts() {
-        let parts = RequestParts { head: b"head".to_vec(), spans: vec![7; 300], tail: b"tail!".to_vec() };
+        let spans = vec![vec![7; 300], vec![], vec![8; 2]];
+        let parts = RequestParts { head: b"head".to_vec(), spans, tail: b"tail!".to_vec() };
         let mut body = Framed::new(parts).unwrap();
-        assert_eq!(body.size_hint().exact(), Some(5 + 4 + 300 + 5));
+        assert_eq!(body.size_hint().exact(), Some(5 + 4 + 302 + 5));
         let mut cx = Context::from_waker(Waker::noop());
         let mut sent = Vec::new();
         while let Poll::Ready(Some(frame)) = Pin::new(&mut body).poll_frame(&mut cx) {
             sent.extend_from_slice(frame.unwrap().data_ref().unwrap());
         }
         assert!(body.is_end_stream());
-        let mut expected = vec![0, 0, 0, 1, 53];
+        let mut expected = vec![0, 0, 0, 1, 55];
         expected.extend_from_slice(b"head");
         expected.extend_from_slice(&[7; 300]);
+        expected.extend_from_slice(&[8; 2]);
         expected.extend_from_slice(b"tail!");
         assert_eq!(sent, expected);
     }
