@@ -72,6 +72,10 @@ fn decode(text: &str) -> Result<std::borrow::Cow<'_, str>, std::str::Utf8Error> 
 /// propagators `init` installs write (a unit test compares), written directly rather than
 /// through the global composite, and without `core::fmt`. Every internal call makes one;
 /// through the propagators it cost ~7 k instructions.
+///
+/// One difference: an empty `tracestate` is not sent (the SDK sends the header empty). W3C
+/// Trace Context lets a tracer leave it out, the Go and Java SDKs do, and a reader takes its
+/// absence as empty; sending it cost both sides ~1 k instructions per call for nothing.
 pub(crate) fn inject(cx: &opentelemetry::Context, headers: &mut awc::http::header::HeaderMap) {
     let span = cx.span();
     let ids = span.span_context();
@@ -79,7 +83,10 @@ pub(crate) fn inject(cx: &opentelemetry::Context, headers: &mut awc::http::heade
         if let Ok(value) = HeaderValue::try_from(crate::hex_ids::traceparent(ids)) {
             headers.insert(TRACEPARENT, value);
         }
-        if let Ok(value) = HeaderValue::try_from(ids.trace_state().header()) {
+        let state = ids.trace_state().header();
+        if !state.is_empty()
+            && let Ok(value) = HeaderValue::try_from(state)
+        {
             headers.insert(TRACESTATE, value);
         }
     }
@@ -214,7 +221,8 @@ mod tests {
 
     use super::*;
 
-    /// `inject` writes what the SDK's propagators, composed as `init` installs them, write.
+    /// `inject` writes what the SDK's propagators, composed as `init` installs them, write,
+    /// except an empty `tracestate`.
     #[test]
     fn inject_writes_what_the_sdks_propagators_write() {
         let context = |flags, state: &str| {
@@ -255,6 +263,9 @@ mod tests {
         for cx in cases {
             let mut expected = HashMap::new();
             sdk.inject_context(&cx, &mut expected);
+            if expected.get("tracestate").is_some_and(String::is_empty) {
+                expected.remove("tracestate");
+            }
             let mut headers = awc::http::header::HeaderMap::new();
             inject(&cx, &mut headers);
             let written: HashMap<String, String> = headers
@@ -265,6 +276,12 @@ mod tests {
             encoded |= expected.get("baggage").is_some_and(|b| b.contains("%C3%A9") && b.contains("%7F"));
         }
         assert!(encoded, "a case exercised the percent-encoding (the SDK kept the odd values)");
+        let mut headers = awc::http::header::HeaderMap::new();
+        inject(
+            &opentelemetry::Context::new().with_remote_span_context(context(TraceFlags::SAMPLED, "")),
+            &mut headers,
+        );
+        assert!(headers.contains_key("traceparent") && !headers.contains_key("tracestate"), "{headers:?}");
     }
 
     /// `extract_baggage` reads what the SDK's `BaggagePropagator` reads: well-formed headers,

@@ -16,6 +16,7 @@ mod http;
 mod process;
 mod telemetry;
 
+use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -24,7 +25,8 @@ use std::time::SystemTime;
 use crate::SpanExt as _;
 use actix_web::{HttpResponse, web};
 use opentelemetry::trace::TraceContextExt as _;
-use prometheus_client::encoding::EncodeLabelSet;
+use opentelemetry::trace::{SpanId, TraceId};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelSetEncoder, LabelValueEncoder};
 use prometheus_client::registry::Registry;
 
 pub use http::{ClientLabels, EXTERNAL_PEER, HttpClientMetrics, HttpServerMetrics, UNMATCHED_ROUTE};
@@ -42,11 +44,32 @@ pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; versio
 pub const DURATION_BUCKETS: [f64; 14] =
     [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0];
 
-/// The exemplar of one observation: the span it was made in.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+/// The exemplar of one observation: the span it was made in, as the labels `trace_id` and
+/// `span_id`. The ids are kept as they are and written as hex only when a scrape reads them: a
+/// request makes several observations, a scrape every few seconds reads one per series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct TraceExemplar {
-    pub trace_id: String,
-    pub span_id: String,
+    trace_id: TraceId,
+    span_id: SpanId,
+}
+
+impl EncodeLabelSet for TraceExemplar {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        (
+            [("trace_id", HexLabel(crate::hex_ids::trace_id(self.trace_id)))],
+            [("span_id", HexLabel(crate::hex_ids::span_id(self.span_id)))],
+        )
+            .encode(encoder)
+    }
+}
+
+/// An id written as a label value.
+struct HexLabel(String);
+
+impl EncodeLabelValue for HexLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(&self.0)
+    }
 }
 
 impl TraceExemplar {
@@ -63,10 +86,8 @@ impl TraceExemplar {
 
     /// The same, from a span's ids.
     pub fn of_span_context(ids: &opentelemetry::trace::SpanContext) -> Option<Self> {
-        (ids.is_valid() && ids.is_sampled()).then(|| Self {
-            trace_id: crate::hex_ids::trace_id(ids.trace_id()),
-            span_id: crate::hex_ids::span_id(ids.span_id()),
-        })
+        (ids.is_valid() && ids.is_sampled())
+            .then(|| Self { trace_id: ids.trace_id(), span_id: ids.span_id() })
     }
 
     /// The current span's exemplar, if sampled.

@@ -64,7 +64,7 @@ impl Document {
             fetched_at: self.fetched_at.clone(),
             analyzed_at: self.analyzed_at.clone(),
             trace_id: self.trace_id.clone(),
-            trace_url: self.trace_id.as_deref().map(|t| crate::trace_link::trace_url(grafana_url, t)),
+            trace_url: self.trace_id.as_deref().map(|t| crate::trace_link::trace_url_json(grafana_url, t)),
         }
     }
 }
@@ -101,7 +101,8 @@ pub struct DocumentView {
     pub fetched_at: String,
     pub analyzed_at: String,
     pub trace_id: Option<String>,
-    pub trace_url: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub trace_url: Option<Box<RawValue>>,
 }
 
 pub struct NewDocument<'a> {

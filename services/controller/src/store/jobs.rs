@@ -125,7 +125,7 @@ impl Job {
             lease_owner: self.lease_owner.clone(),
             lease_until: self.lease_until.clone(),
             trace_id: self.trace_id().map(str::to_owned),
-            trace_url: self.trace_id().map(|t| crate::trace_link::trace_url(grafana_url, t)),
+            trace_url: self.trace_id().map(|t| crate::trace_link::trace_url_json(grafana_url, t)),
         }
     }
 }
@@ -154,7 +154,8 @@ pub struct JobView {
     /// The trace of the submitting request, which the job's spans join.
     pub trace_id: Option<String>,
     /// The trace in Grafana.
-    pub trace_url: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub trace_url: Option<Box<serde_json::value::RawValue>>,
 }
 
 pub struct NewJob<'a> {
