@@ -10,23 +10,22 @@ const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// `bytes` as lower-case hex, two digits a byte.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(2 * bytes.len());
-    push_hex(&mut out, bytes);
-    out
+    let mut digits = vec![0; 2 * bytes.len()];
+    put_hex(&mut digits, bytes);
+    ascii(digits)
 }
 
-/// Appends `bytes` as hex: the digits of up to 16 bytes (an id) are gathered on the stack and
-/// appended at once, not pushed a character at a time.
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    for chunk in bytes.chunks(16) {
-        let mut digits = [0u8; 32];
-        for (pair, &byte) in digits.chunks_exact_mut(2).zip(chunk) {
-            pair[0] = DIGITS[usize::from(byte >> 4)];
-            pair[1] = DIGITS[usize::from(byte & 0x0f)];
-        }
-        // Only ASCII digits were written.
-        out.push_str(std::str::from_utf8(&digits[..2 * chunk.len()]).unwrap_or_default());
+/// Writes `bytes` as hex digits into `out` (two digits a byte, as many as fit).
+fn put_hex(out: &mut [u8], bytes: &[u8]) {
+    for (pair, &byte) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
     }
+}
+
+/// Text made only of ASCII digits, letters and dashes, as a `String`.
+fn ascii(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// 32 hex digits, as W3C trace context and every tracing backend write a trace id.
@@ -41,23 +40,22 @@ pub(crate) fn span_id(id: SpanId) -> String {
 
 /// `00-<trace-id>-<span-id>-<flags>`: the W3C `traceresponse` value, every flag as set.
 pub(crate) fn version_00(span: &SpanContext) -> String {
-    with_flags(span, span.trace_flags())
+    ascii(with_flags(span, span.trace_flags()).to_vec())
 }
 
 /// The W3C `traceparent` value as the SDK's `TraceContextPropagator` writes it: of the flags,
-/// only `sampled` is passed on.
-pub(crate) fn traceparent(span: &SpanContext) -> String {
+/// only `sampled` is passed on. As bytes: it goes straight into a header.
+pub(crate) fn traceparent(span: &SpanContext) -> [u8; 55] {
     with_flags(span, span.trace_flags() & TraceFlags::SAMPLED)
 }
 
-fn with_flags(span: &SpanContext, flags: TraceFlags) -> String {
-    let mut out = String::with_capacity(55);
-    out.push_str("00-");
-    push_hex(&mut out, &span.trace_id().to_bytes());
-    out.push('-');
-    push_hex(&mut out, &span.span_id().to_bytes());
-    out.push('-');
-    push_hex(&mut out, &[flags.to_u8()]);
+/// Written on the stack, every digit in its place: no `String` grown piece by piece.
+fn with_flags(span: &SpanContext, flags: TraceFlags) -> [u8; 55] {
+    let mut out = [b'-'; 55];
+    out[..2].copy_from_slice(b"00");
+    put_hex(&mut out[3..35], &span.trace_id().to_bytes());
+    put_hex(&mut out[36..52], &span.span_id().to_bytes());
+    put_hex(&mut out[53..], &[flags.to_u8()]);
     out
 }
 
@@ -68,21 +66,21 @@ pub(crate) fn canonical_traceparent(value: &str) -> Option<(TraceId, SpanId, u8)
     if bytes.len() != 55 || !bytes.starts_with(b"00-") || bytes[35] != b'-' || bytes[52] != b'-' {
         return None;
     }
-    let trace_id = lower_hex(&bytes[3..35])?;
+    let trace_id = u128::from(lower_hex(&bytes[3..19])?) << 64 | u128::from(lower_hex(&bytes[19..35])?);
     let span_id = lower_hex(&bytes[36..52])?;
     let flags = lower_hex(&bytes[53..55])?;
-    Some((TraceId::from(trace_id), SpanId::from(span_id as u64), flags as u8))
+    Some((TraceId::from(trace_id), SpanId::from(span_id), flags as u8))
 }
 
-/// At most 32 lower-case hex digits as a number.
-fn lower_hex(digits: &[u8]) -> Option<u128> {
-    digits.iter().try_fold(0_u128, |value, &digit| {
+/// At most 16 lower-case hex digits as a number.
+fn lower_hex(digits: &[u8]) -> Option<u64> {
+    digits.iter().try_fold(0_u64, |value, &digit| {
         let nibble = match digit {
             b'0'..=b'9' => digit - b'0',
             b'a'..=b'f' => digit - b'a' + 10,
             _ => return None,
         };
-        Some(value << 4 | u128::from(nibble))
+        Some(value << 4 | u64::from(nibble))
     })
 }
 
@@ -112,7 +110,15 @@ mod tests {
             assert_eq!(hex(&span.to_be_bytes()), format!("{span:016x}"));
             assert_eq!(version_00(&context), format!("00-{trace:032x}-{span:016x}-{:02x}", flags.to_u8()));
             let sampled = flags.to_u8() & 1;
-            assert_eq!(traceparent(&context), format!("00-{trace:032x}-{span:016x}-{sampled:02x}"));
+            assert_eq!(
+                traceparent(&context).as_slice(),
+                format!("00-{trace:032x}-{span:016x}-{sampled:02x}").as_bytes()
+            );
+            assert_eq!(
+                canonical_traceparent(&version_00(&context)),
+                Some((TraceId::from(trace), SpanId::from(span), flags.to_u8())),
+                "read back"
+            );
         }
     }
 }

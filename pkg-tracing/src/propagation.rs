@@ -80,7 +80,7 @@ pub(crate) fn inject(cx: &opentelemetry::Context, headers: &mut awc::http::heade
     let span = cx.span();
     let ids = span.span_context();
     if ids.is_valid() {
-        if let Ok(value) = HeaderValue::try_from(crate::hex_ids::traceparent(ids)) {
+        if let Ok(value) = HeaderValue::from_bytes(&crate::hex_ids::traceparent(ids)) {
             headers.insert(TRACEPARENT, value);
         }
         let state = ids.trace_state().header();

@@ -119,51 +119,65 @@ pub(crate) fn put_attribute(buf: &mut Vec<u8>, field: u32, key: &str, value: Att
 }
 
 /// Nearly every attribute Skein records: a field number and every length small enough for
-/// one-byte tags and varints, a key, and a string, integer or boolean. Written with two fixed
-/// headers and the key's and the value's bytes, with no lengths to work out. Returns false,
+/// one-byte tags and varints, a key, and a string, integer or boolean. Written as fixed-size
+/// headers around the key's and the value's bytes, with no lengths to work out. Returns false,
 /// writing nothing, for any other attribute.
 fn put_short_attribute(buf: &mut Vec<u8>, field: u32, key: &str, value: AttributeValue<'_>) -> bool {
     /// The largest key + value that keeps `KeyValue`'s own length under 128: the key's two
     /// bytes of tag and length, `AnyValue`'s two, and its member's tag and length.
     const MAX_PAYLOAD: usize = 127 - 6;
-    if field >= 16 || key.is_empty() {
+    if field >= 16 || key.is_empty() || key.len() > MAX_PAYLOAD {
         return false;
     }
-    // The `AnyValue` member's tag and what follows it, on the stack when it is a scalar.
-    let mut scalar = [0u8; 11];
-    let (member, tail): (&[u8], &[u8]) = match value {
+    let tag = (field << 3) as u8 | LEN;
+    match value {
         AttributeValue::Str(s) => {
-            if s.len() > MAX_PAYLOAD {
+            if key.len() + s.len() > MAX_PAYLOAD {
                 return false;
             }
-            scalar[0] = 1 << 3 | LEN;
-            scalar[1] = s.len() as u8;
-            (&scalar[..2], s.as_bytes())
-        }
-        AttributeValue::I64(i) => {
-            let len = put_varint_into(&mut scalar[1..], i as u64);
-            scalar[0] = 3 << 3 | VARINT;
-            (&scalar[..1 + len], &[])
+            let value_len = 2 + s.len();
+            put_key_value_parts(
+                buf,
+                tag,
+                key,
+                &[2 << 3 | LEN, value_len as u8, 1 << 3 | LEN, s.len() as u8],
+                s.as_bytes(),
+            );
         }
         AttributeValue::Bool(b) => {
-            scalar[0] = 2 << 3 | VARINT;
-            scalar[1] = u8::from(b);
-            (&scalar[..2], &[])
+            put_key_value_parts(buf, tag, key, &[2 << 3 | LEN, 2, 2 << 3 | VARINT, u8::from(b)], &[]);
+        }
+        AttributeValue::I64(i) => {
+            let mut varint = [0u8; 10];
+            let len = put_varint_into(&mut varint, i as u64);
+            if key.len() + len > MAX_PAYLOAD + 1 {
+                return false;
+            }
+            put_key_value_parts(
+                buf,
+                tag,
+                key,
+                &[2 << 3 | LEN, 1 + len as u8, 3 << 3 | VARINT],
+                &varint[..len],
+            );
         }
         AttributeValue::F64(_) | AttributeValue::Strs(_) => return false,
-    };
-    let value_len = member.len() + tail.len();
-    if key.len() + value_len - 2 > MAX_PAYLOAD {
-        return false;
     }
-    let kv_len = 2 + key.len() + 2 + value_len;
-    buf.reserve(2 + kv_len);
-    buf.extend_from_slice(&[(field << 3) as u8 | LEN, kv_len as u8, 1 << 3 | LEN, key.len() as u8]);
-    buf.extend_from_slice(key.as_bytes());
-    buf.extend_from_slice(&[2 << 3 | LEN, value_len as u8]);
-    buf.extend_from_slice(member);
-    buf.extend_from_slice(tail);
     true
+}
+
+/// `KeyValue` under `tag`: the key, then `value_head` (the `AnyValue` field's tag and length
+/// and its member's tag, and length or value) and `value_tail`. Inlined into each case of
+/// [`put_short_attribute`], where `value_head`'s size is a constant: it is then written with a
+/// store or two instead of a call to `memcpy`.
+#[inline(always)]
+fn put_key_value_parts(buf: &mut Vec<u8>, tag: u8, key: &str, value_head: &[u8], value_tail: &[u8]) {
+    let kv_len = 2 + key.len() + value_head.len() + value_tail.len();
+    buf.reserve(2 + kv_len);
+    buf.extend_from_slice(&[tag, kv_len as u8, 1 << 3 | LEN, key.len() as u8]);
+    buf.extend_from_slice(key.as_bytes());
+    buf.extend_from_slice(value_head);
+    buf.extend_from_slice(value_tail);
 }
 
 /// Writes `value` as a varint at the start of `out` (at least ten bytes); returns its length.

@@ -196,16 +196,21 @@ pub(crate) struct SpanFields<'a>(pub(crate) &'a mut Recording);
 
 impl SpanFields<'_> {
     fn text(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "otel.name" => self.0.name = Cow::Owned(value.to_owned()),
-            "otel.kind" => {
+        let name = field.name();
+        // Most fields are attributes: one prefix test tells them apart.
+        let Some(special) = name.strip_prefix("otel.") else {
+            return self.0.attribute(name, AttributeValue::Str(value));
+        };
+        match special {
+            "name" => self.0.name = Cow::Owned(value.to_owned()),
+            "kind" => {
                 if let Some(kind) = kind_named(value) {
                     self.0.kind = kind;
                 }
             }
-            "otel.status_code" => self.0.status = status_named(value),
-            "otel.status_description" => self.0.status = Status::error(value.to_owned()),
-            name => self.0.attribute(name, AttributeValue::Str(value)),
+            "status_code" => self.0.status = status_named(value),
+            "status_description" => self.0.status = Status::error(value.to_owned()),
+            _ => self.0.attribute(name, AttributeValue::Str(value)),
         }
     }
 }
