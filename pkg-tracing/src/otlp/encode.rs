@@ -14,7 +14,7 @@ use opentelemetry::{Array, Value};
 use opentelemetry_sdk::Resource;
 
 use super::wire::{
-    FIXED64, VARINT, len_field_len, opt_bytes_len, opt_fixed64_len, opt_varint_len, put_bytes,
+    FIXED64, LEN, VARINT, len_field_len, opt_bytes_len, opt_fixed64_len, opt_varint_len, put_bytes,
     put_len_prefix, put_opt_bytes, put_opt_fixed32, put_opt_fixed64, put_opt_varint, put_tag, put_varint,
     tag_len, varint_len,
 };
@@ -167,18 +167,43 @@ fn status_parts(status: &Status) -> (u64, &str) {
 
 /// Appends one span's `Span` message (no tag, no length) to `buf`, for
 /// [`SpanEntries::push_encoded`]. Written once: its length is taken from what was written.
+///
+/// The fields of fixed size (ids, kind, times) are gathered into arrays and written at once.
 pub(crate) fn encode_span(buf: &mut Vec<u8>, record: &SpanRecord, recording: &Recording, end_nanos: u64) {
     let context = &record.context;
-    put_bytes(buf, 1, &context.trace_id().to_bytes());
-    put_bytes(buf, 2, &context.span_id().to_bytes());
-    put_opt_bytes(buf, 3, context.trace_state().header().as_bytes());
+    let state = context.trace_state().header();
+    buf.reserve(
+        96 + state.len() + recording.name.len() + recording.attributes.len() + recording.events.len(),
+    );
+    // trace_id = 1, span_id = 2
+    let mut ids = [0u8; 28];
+    ids[..2].copy_from_slice(&[1 << 3 | LEN, 16]);
+    ids[2..18].copy_from_slice(&context.trace_id().to_bytes());
+    ids[18..20].copy_from_slice(&[2 << 3 | LEN, 8]);
+    ids[20..].copy_from_slice(&context.span_id().to_bytes());
+    buf.extend_from_slice(&ids);
+    put_opt_bytes(buf, 3, state.as_bytes());
     if record.parent_span_id != opentelemetry::trace::SpanId::INVALID {
-        put_bytes(buf, 4, &record.parent_span_id.to_bytes());
+        let mut parent = [4 << 3 | LEN, 8, 0, 0, 0, 0, 0, 0, 0, 0];
+        parent[2..].copy_from_slice(&record.parent_span_id.to_bytes());
+        buf.extend_from_slice(&parent);
     }
     put_opt_bytes(buf, 5, recording.name.as_bytes());
-    put_opt_varint(buf, 6, kind(&recording.kind));
-    put_opt_fixed64(buf, 7, recording.start_nanos);
-    put_opt_fixed64(buf, 8, end_nanos);
+    // kind = 6 (one byte: 1 to 5), start_time_unix_nano = 7, end_time_unix_nano = 8; a time of
+    // zero is left out, as proto3 leaves out defaults.
+    if recording.start_nanos != 0 && end_nanos != 0 {
+        let mut times = [0u8; 20];
+        times[..2].copy_from_slice(&[6 << 3 | VARINT, kind(&recording.kind) as u8]);
+        times[2] = 7 << 3 | FIXED64;
+        times[3..11].copy_from_slice(&recording.start_nanos.to_le_bytes());
+        times[11] = 8 << 3 | FIXED64;
+        times[12..].copy_from_slice(&end_nanos.to_le_bytes());
+        buf.extend_from_slice(&times);
+    } else {
+        put_opt_varint(buf, 6, kind(&recording.kind));
+        put_opt_fixed64(buf, 7, recording.start_nanos);
+        put_opt_fixed64(buf, 8, end_nanos);
+    }
     buf.extend_from_slice(&recording.attributes);
     put_opt_varint(buf, 10, u64::from(recording.dropped_attributes));
     buf.extend_from_slice(&recording.events);
