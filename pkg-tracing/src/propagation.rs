@@ -345,9 +345,9 @@ mod tests {
         assert!(extract_baggage(&HeaderMap::new()).is_empty());
     }
 
-    /// `extract_trace` and `extract_baggage` read what the SDK's propagators, composed as `init` installs them, read: the
-    /// canonical form and every one-character change of it, truncations, padding, other
-    /// versions, zero ids, with and without a `tracestate`.
+    /// `extract_trace` and `extract_baggage` read what the SDK's propagators, composed as `init`
+    /// installs them, read: the canonical form and every one-character change of it, truncations,
+    /// padding, other versions, zero ids, with and without a `tracestate`.
     #[test]
     fn extract_reads_what_the_sdks_propagators_read() {
         let canonical = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";

@@ -148,8 +148,9 @@ fn put_short_attribute(buf: &mut Vec<u8>, field: u32, key: &str, value: Attribut
             put_key_value_parts(buf, tag, key, &[2 << 3 | LEN, 2, 2 << 3 | VARINT, u8::from(b)], &[]);
         }
         AttributeValue::I64(i) => {
-            let mut varint = [0u8; 10];
-            let len = put_varint_into(&mut varint, i as u64);
+            let mut varint = Head::default();
+            varint.varint(i as u64);
+            let len = varint.bytes().len();
             if key.len() + len > MAX_PAYLOAD + 1 {
                 return false;
             }
@@ -158,7 +159,7 @@ fn put_short_attribute(buf: &mut Vec<u8>, field: u32, key: &str, value: Attribut
                 tag,
                 key,
                 &[2 << 3 | LEN, 1 + len as u8, 3 << 3 | VARINT],
-                &varint[..len],
+                varint.bytes(),
             );
         }
         AttributeValue::F64(_) | AttributeValue::Strs(_) => return false,
@@ -178,18 +179,6 @@ fn put_key_value_parts(buf: &mut Vec<u8>, tag: u8, key: &str, value_head: &[u8],
     buf.extend_from_slice(key.as_bytes());
     buf.extend_from_slice(value_head);
     buf.extend_from_slice(value_tail);
-}
-
-/// Writes `value` as a varint at the start of `out` (at least ten bytes); returns its length.
-fn put_varint_into(out: &mut [u8], mut value: u64) -> usize {
-    let mut len = 0;
-    while value >= 0x80 {
-        out[len] = value as u8 | 0x80;
-        value >>= 7;
-        len += 1;
-    }
-    out[len] = value as u8;
-    len + 1
 }
 
 /// Up to 32 bytes of tags, lengths and small values, written on the stack.

@@ -25,25 +25,35 @@ pub(crate) struct CallsiteAttributes {
 
 impl CallsiteAttributes {
     fn of(meta: &'static tracing::Metadata<'static>) -> Self {
-        let (mut before, mut before_count) = (Vec::new(), 0);
-        let (mut after, mut after_count) = (Vec::new(), 0);
+        let (mut before, mut after) = (Encoded::default(), Encoded::default());
         if meta.is_span() {
-            let mut put = |key: &str, value: AttributeValue<'_>| {
-                put_attribute(&mut before, SPAN_ATTRIBUTES, key, value);
-                before_count += 1;
-            };
-            code_location(meta, &mut put);
-            put("target", AttributeValue::Str(meta.target()));
+            code_location(meta, |key, value| before.put(SPAN_ATTRIBUTES, key, value));
+            before.put(SPAN_ATTRIBUTES, "target", AttributeValue::Str(meta.target()));
         } else {
-            put_attribute(&mut before, EVENT_ATTRIBUTES, "level", AttributeValue::Str(meta.level().as_str()));
-            put_attribute(&mut before, EVENT_ATTRIBUTES, "target", AttributeValue::Str(meta.target()));
-            before_count = 2;
-            code_location(meta, |key, value| {
-                put_attribute(&mut after, EVENT_ATTRIBUTES, key, value);
-                after_count += 1;
-            });
+            before.put(EVENT_ATTRIBUTES, "level", AttributeValue::Str(meta.level().as_str()));
+            before.put(EVENT_ATTRIBUTES, "target", AttributeValue::Str(meta.target()));
+            code_location(meta, |key, value| after.put(EVENT_ATTRIBUTES, key, value));
         }
-        Self { before: before.into(), before_count, after: after.into(), after_count }
+        Self {
+            before: before.bytes.into(),
+            before_count: before.count,
+            after: after.bytes.into(),
+            after_count: after.count,
+        }
+    }
+}
+
+/// Attributes being encoded, and how many.
+#[derive(Default)]
+struct Encoded {
+    bytes: Vec<u8>,
+    count: u32,
+}
+
+impl Encoded {
+    fn put(&mut self, field: u32, key: &str, value: AttributeValue<'_>) {
+        put_attribute(&mut self.bytes, field, key, value);
+        self.count += 1;
     }
 }
 

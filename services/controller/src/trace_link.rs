@@ -29,15 +29,25 @@ fn encode(text: &str) -> String {
 /// `GRAFANA_URL/explore?...` opening the trace in Tempo (datasource uid `tempo`).
 pub fn trace_url(grafana_url: &str, trace_id: &str) -> String {
     let grafana_url = grafana_url.trim_end_matches('/');
-    // Trace ids are hex, which JSON and URL encoding leave alone; anything else is escaped
-    // for both, the slow way.
+    match link_pieces(grafana_url, trace_id) {
+        Some(pieces) => pieces.concat(),
+        // Anything but a hex trace id is escaped for both JSON and the URL, the slow way.
+        None => {
+            let quoted = serde_json::to_string(trace_id).unwrap_or_default();
+            let escaped = &quoted[1..quoted.len() - 1];
+            format!("{grafana_url}{EXPLORE}{}", encode(&panes(escaped)))
+        }
+    }
+}
+
+/// The link in pieces, for a trace id that JSON and URL encoding leave alone (hex, as every
+/// trace id is): the panes template is encoded once, not per link.
+fn link_pieces<'a>(grafana_url: &'a str, trace_id: &'a str) -> Option<[&'a str; 5]> {
     if !trace_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        let quoted = serde_json::to_string(trace_id).unwrap_or_default();
-        let escaped = &quoted[1..quoted.len() - 1];
-        return format!("{grafana_url}{EXPLORE}{}", encode(&panes(escaped)));
+        return None;
     }
     let (before, after) = &*PANES;
-    format!("{grafana_url}{EXPLORE}{before}{trace_id}{after}")
+    Some([grafana_url, EXPLORE, before, trace_id, after])
 }
 
 /// [`trace_url`] as a JSON string, ready to be written into a response as it is. The link is
@@ -48,15 +58,11 @@ pub fn trace_url(grafana_url: &str, trace_id: &str) -> String {
 pub fn trace_url_json(grafana_url: &str, trace_id: &str) -> Box<RawValue> {
     let grafana = grafana_url.trim_end_matches('/');
     let plain = |text: &str| text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
-    if plain(grafana) && trace_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        // Pieces pushed into one buffer of the right size: `format!` cost as much again.
-        let (before, after) = &*PANES;
-        let pieces = ["\"", grafana, EXPLORE, before, trace_id, after, "\""];
-        let mut json = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
-        pieces.iter().for_each(|piece| json.push_str(piece));
-        if let Ok(json) = RawValue::from_string(json) {
-            return json;
-        }
+    if plain(grafana)
+        && let Some([url, explore, before, id, after]) = link_pieces(grafana, trace_id)
+        && let Ok(json) = RawValue::from_string(["\"", url, explore, before, id, after, "\""].concat())
+    {
+        return json;
     }
     serde_json::value::to_raw_value(&trace_url(grafana_url, trace_id)).expect("a string always serializes")
 }
